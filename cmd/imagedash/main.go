@@ -1,0 +1,361 @@
+// Command imagedash serves the image dashboard. With no --endpoint it starts
+// the embedded Yandex Cloud emulator and works against it, so it runs with no
+// account at all: go run ./cmd/imagedash.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/cloud/sim"
+	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/web"
+)
+
+const envPrefix = "IMAGEDASH_"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "imagedash:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the whole configuration, from flags and their env twins.
+type config struct {
+	addr         string
+	data         string
+	simImages    int
+	simSeed      int64
+	simTimeScale float64
+	simListen    string
+	endpoint     string
+	iamToken     string
+	oauthToken   string
+	saKeyFile    string
+	metadata     bool
+	folder       string
+	logLevel     string
+	logJSON      bool
+}
+
+// parseConfig reads the flags; a flag not given takes its IMAGEDASH_* twin
+// from the environment, and the flag wins when both are set.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to serve HTTP on (port 0 picks a free port)")
+	fs.StringVar(&c.data, "data", "imagedash.db", "SQLite database path; the embedded emulator keeps its state beside it in <data>.sim")
+	fs.IntVar(&c.simImages, "sim-images", 300, "number of Compute images the embedded emulator seeds (0 = 300, negative = none)")
+	fs.Int64Var(&c.simSeed, "sim-seed", 1, "seed of the embedded emulator's demo data")
+	fs.Float64Var(&c.simTimeScale, "sim-time-scale", 1, "multiplies the emulator's operation delays (0 = instant)")
+	fs.StringVar(&c.simListen, "sim-listen", "", "also serve the embedded emulator's gRPC on this address (\"\" = only a private loopback port)")
+	fs.StringVar(&c.endpoint, "endpoint", "", "a real cloud's discovery endpoint, e.g. "+cloud.DefaultEndpoint+" (\"\" = start the embedded emulator)")
+	fs.StringVar(&c.iamToken, "iam-token", "", "IAM token for --endpoint")
+	fs.StringVar(&c.oauthToken, "oauth-token", "", "Yandex OAuth token for --endpoint, exchanged for IAM tokens")
+	fs.StringVar(&c.saKeyFile, "sa-key-file", "", "service-account authorized key JSON file for --endpoint")
+	fs.BoolVar(&c.metadata, "metadata-credentials", false, "take IAM tokens from the VM metadata service")
+	fs.StringVar(&c.folder, "folder", "", "default folder id (\"\" = the emulator's golden-images folder, or the first folder listed)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
+	if err := parseWithEnv(fs, args[1:], envPrefix, getenv); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q (subcommands: healthcheck)", fs.Args())
+	}
+	return c, nil
+}
+
+// parseWithEnv parses args, then sets every flag that was not given from its
+// environment twin: prefix + the name in upper case with '-' as '_'
+// (--sim-images ↔ IMAGEDASH_SIM_IMAGES). The twin's name is shown in -h.
+func parseWithEnv(fs *flag.FlagSet, args []string, prefix string, getenv func(string) string) error {
+	envName := func(f *flag.Flag) string {
+		return prefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+	}
+	fs.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f) + "]" })
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		if v := getenv(envName(f)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f), v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func newLogger(c config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// run is the whole program. It serves until ctx is cancelled, then shuts
+// down in order: HTTP server, cloud client, emulator. It prints
+// "listening on http://ADDR" to stdout once the port is bound (with the real
+// port when --addr asks for port 0).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	if len(args) > 1 && args[1] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stderr)
+	}
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+
+	// The cloud: the embedded emulator, or a real endpoint.
+	endpoint, insecure := cfg.endpoint, false
+	var emu *sim.Sim
+	if endpoint == "" {
+		var stopSim func() error
+		emu, endpoint, stopSim, err = startSim(cfg, log.With("component", "sim"))
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, stopSim()) }()
+		insecure = true
+	} else {
+		// A loopback endpoint is a local emulator (ycsim), which speaks plaintext.
+		insecure = isLoopback(endpoint)
+	}
+
+	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client, err := cloud.Dial(dialCtx, cloud.Config{
+		Endpoint: endpoint,
+		Insecure: insecure,
+		Auth: cloud.Auth{
+			IAMToken:              cfg.iamToken,
+			OAuthToken:            cfg.oauthToken,
+			ServiceAccountKeyFile: cfg.saKeyFile,
+			Metadata:              cfg.metadata,
+		},
+		Logger: log.With("component", "cloud"),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to the cloud at %s: %w", endpoint, err)
+	}
+	defer func() {
+		if cerr := client.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close cloud client: %w", cerr))
+		}
+	}()
+
+	folder := defaultFolder(dialCtx, cfg.folder, emu, client, log)
+	h := handlers.New(handlers.Config{
+		Logger:        log.With("component", "handlers"),
+		Images:        client,
+		DefaultFolder: folder,
+	})
+	e := web.New(web.Config{}, web.Deps{
+		Logger:   log.With("component", "http"),
+		Handlers: h,
+		Ready: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			if _, err := client.Clouds(ctx); err != nil {
+				return fmt.Errorf("cloud: %w", err)
+			}
+			return nil
+		},
+	})
+
+	lis, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // a page waits on the cloud, which has its own 30 s deadline
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+
+	bound := lis.Addr().String()
+	log.Info("listening", "addr", bound, "url", "http://"+bound, "cloud", endpoint, "folder", folder)
+	fmt.Fprintf(stdout, "listening on http://%s\n", bound)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-served:
+		return fmt.Errorf("serve HTTP: %w", err)
+	}
+	shutCtx, cancelShut := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelShut()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shut down HTTP server: %w", err)
+	}
+	return nil
+}
+
+// startSim starts the embedded emulator on a private loopback port (and on
+// --sim-listen too, when set). It returns the address the client dials and a
+// stop function.
+func startSim(cfg config, log *slog.Logger) (*sim.Sim, string, func() error, error) {
+	statePath := cfg.data + ".sim"
+	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
+		return nil, "", nil, fmt.Errorf("data directory: %w", err)
+	}
+	emu, err := sim.New(sim.Options{
+		Seed:      cfg.simSeed,
+		Images:    cfg.simImages,
+		StatePath: statePath,
+		TimeScale: cfg.simTimeScale,
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("start emulator: %w", err)
+	}
+	// The private listener is always loopback, so plaintext to it is safe
+	// whatever --sim-listen says; discovery answers with this address.
+	addr, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, errors.Join(fmt.Errorf("start emulator: %w", err), emu.Close())
+	}
+	log.Info("emulator started", "addr", addr, "state", statePath)
+
+	var public *grpc.Server
+	if cfg.simListen != "" {
+		lis, err := net.Listen("tcp", cfg.simListen)
+		if err != nil {
+			return nil, "", nil, errors.Join(fmt.Errorf("--sim-listen: %w", err), emu.Close())
+		}
+		public = emu.NewGRPCServer()
+		go func() {
+			if err := public.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				log.Error("emulator: serve --sim-listen", "err", err)
+			}
+		}()
+		log.Info("emulator exposed", "addr", lis.Addr().String())
+	}
+	stop := func() error {
+		if public != nil {
+			public.Stop()
+		}
+		if err := emu.Close(); err != nil {
+			return fmt.Errorf("close emulator: %w", err)
+		}
+		return nil
+	}
+	return emu, addr, stop, nil
+}
+
+// defaultFolder picks the folder shown when the URL names none: --folder,
+// else the emulator's golden-images folder, else the first folder the
+// credentials can list. A failed listing is logged, not fatal: the page then
+// asks the person to pick a folder, and shows the cloud's error.
+func defaultFolder(ctx context.Context, flagValue string, emu *sim.Sim, client *cloud.Client, log *slog.Logger) string {
+	switch {
+	case flagValue != "":
+		return flagValue
+	case emu != nil:
+		return emu.DefaultFolderID()
+	}
+	folders, err := client.AllFolders(ctx)
+	if err != nil {
+		log.Warn("no default folder: listing folders failed", "err", err)
+		return ""
+	}
+	if len(folders) == 0 {
+		log.Warn("no default folder: the credentials see no folders")
+		return ""
+	}
+	return folders[0].ID
+}
+
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// healthcheck is `imagedash healthcheck [--addr]`: GET /healthz and fail
+// unless it answers 200. The distroless image has no curl, so its Docker
+// HEALTHCHECK runs this.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("imagedash healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address the server listens on")
+	if err := parseWithEnv(fs, args[1:], envPrefix, getenv); err != nil {
+		return err
+	}
+	// A server bound to all interfaces is reached on loopback.
+	host, port, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", *addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/views"
+)
+
+// errorHandler is the one place that turns an error into a response: a full
+// error page, or for an HTMX request a toast that lands in the toast region
+// (whatever the request targeted). Errors are logged by observe, not here.
+// A plain error's text never reaches the client; an *echo.HTTPError's
+// message is written for people and is shown (escaped by templ).
+func errorHandler(log *slog.Logger) func(error, echo.Context) {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		page := views.ErrorPage{
+			Code:    http.StatusInternalServerError,
+			Message: "Something went wrong on our side; it has been logged.",
+		}
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			page.Code = he.Code
+			if m, ok := he.Message.(string); ok && m != "" {
+				page.Message = m
+			} else if he.Message != nil {
+				page.Message = fmt.Sprint(he.Message)
+			}
+		}
+		page.Title = http.StatusText(page.Code)
+		if page.Title == "" {
+			page.Title = "Error"
+		}
+		if page.Code == http.StatusNotFound && page.Message == page.Title {
+			page.Message = "There is no page at this address."
+		}
+
+		req := c.Request()
+		if req.Method == http.MethodHead {
+			_ = c.NoContent(page.Code) // no body to fail on
+			return
+		}
+		if handlers.WantsPartial(req) {
+			h := c.Response().Header()
+			handlers.Retarget(h, views.Selector(views.ToastsID), "beforeend")
+			handlers.NoPush(h)
+		}
+		if rerr := handlers.Render(c, page.Code, views.ErrorFull(page), views.Toast(page)); rerr != nil {
+			log.ErrorContext(req.Context(), "render error page", "err", rerr, "cause", err)
+			_ = c.String(http.StatusInternalServerError, "internal server error")
+		}
+	}
+}

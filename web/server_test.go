@@ -1,0 +1,278 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/metrics"
+	"github.com/imagedash/imagedash/static"
+	"github.com/imagedash/imagedash/web"
+)
+
+// noImages is an empty cloud.
+type noImages struct{}
+
+func (noImages) ListImages(context.Context, cloud.Service, string, cloud.ListOptions) ([]cloud.Image, string, error) {
+	return nil, "", nil
+}
+func (noImages) AllFolders(context.Context) ([]cloud.Folder, error) { return nil, nil }
+
+type server struct {
+	e   *echo.Echo
+	log *bytes.Buffer
+}
+
+func newServer(t *testing.T, ready func(context.Context) error) server {
+	t.Helper()
+	var logs bytes.Buffer
+	e := web.New(web.Config{}, web.Deps{
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
+		Handlers: handlers.New(handlers.Config{Images: noImages{}, DefaultFolder: "f1"}),
+		Ready:    ready,
+		Metrics:  metrics.NewRegistry(),
+	})
+	return server{e: e, log: &logs}
+}
+
+func (s server) do(t *testing.T, method, target string, body io.Reader, hdr map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, target, body)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	s.e.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	s := newServer(t, nil)
+	want := map[string]string{
+		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "same-origin",
+		"X-Xss-Protection":        "0",
+		"X-Frame-Options":         "DENY",
+	}
+	for _, target := range []string{"/", "/healthz", "/nope", static.URL(static.AppCSS), "/?service=bad"} {
+		t.Run(target, func(t *testing.T) {
+			rec := s.do(t, http.MethodGet, target, nil, nil)
+			for k, v := range want {
+				if got := rec.Header().Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	s := newServer(t, nil)
+	tests := []struct {
+		method   string
+		wantBody string
+	}{
+		{http.MethodGet, "ok"},
+		{http.MethodHead, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			rec := s.do(t, tt.method, "/healthz", nil, nil)
+			if rec.Code != http.StatusOK || rec.Body.String() != tt.wantBody {
+				t.Errorf("%s /healthz = %d %q, want 200 %q", tt.method, rec.Code, rec.Body.String(), tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	tests := []struct {
+		name     string
+		ready    func(context.Context) error
+		wantCode int
+		wantBody string
+	}{
+		{"no check", nil, 200, "ok"},
+		{"ready", func(context.Context) error { return nil }, 200, "ok"},
+		{"not ready", func(context.Context) error { return errors.New("cloud: unavailable") }, 503, "not ready: cloud: unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newServer(t, tt.ready).do(t, http.MethodGet, "/readyz", nil, nil)
+			if rec.Code != tt.wantCode || rec.Body.String() != tt.wantBody {
+				t.Errorf("/readyz = %d %q, want %d %q", rec.Code, rec.Body.String(), tt.wantCode, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := newServer(t, nil)
+	s.do(t, http.MethodGet, "/healthz", nil, nil)
+	s.do(t, http.MethodHead, "/healthz", nil, nil)
+	s.do(t, http.MethodGet, "/", nil, nil)
+	s.do(t, http.MethodGet, "/no/such/page", nil, nil)
+	s.do(t, http.MethodGet, "/?service=bad", nil, nil)
+
+	rec := s.do(t, http.MethodGet, "/metrics", nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics = %d", rec.Code)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != metrics.ContentType {
+		t.Errorf("Content-Type = %q, want %q", ct, metrics.ContentType)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		"# TYPE imagedash_http_requests_total counter\n",
+		`imagedash_http_requests_total{method="GET",route="/healthz",code="200"} 1` + "\n",
+		`imagedash_http_requests_total{method="HEAD",route="/healthz",code="200"} 1` + "\n",
+		`imagedash_http_requests_total{method="GET",route="/",code="200"} 1` + "\n",
+		`imagedash_http_requests_total{method="GET",route="/",code="400"} 1` + "\n",
+		// An unknown path is one label value, not one per path.
+		`imagedash_http_requests_total{method="GET",route="unmatched",code="404"} 1` + "\n",
+		"# TYPE imagedash_http_request_duration_seconds histogram\n",
+		`imagedash_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2` + "\n",
+		`imagedash_http_request_duration_seconds_count{route="/"} 2` + "\n",
+		"# TYPE go_goroutines gauge\ngo_goroutines ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q; got:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "/no/such/page") {
+		t.Error("raw paths leak into metric labels")
+	}
+}
+
+func TestStatic(t *testing.T) {
+	s := newServer(t, nil)
+	tests := []struct {
+		name     string
+		wantType string
+	}{
+		{static.HTMX, "text/javascript; charset=utf-8"},
+		{static.Pico, "text/css; charset=utf-8"},
+		{static.AppCSS, "text/css; charset=utf-8"},
+		{static.Favicon, "image/svg+xml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := s.do(t, http.MethodGet, static.URL(tt.name), nil, nil)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s = %d", static.URL(tt.name), rec.Code)
+			}
+			if got := rec.Header().Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
+				t.Errorf("Cache-Control = %q", got)
+			}
+			if got := rec.Header().Get("Content-Type"); got != tt.wantType {
+				t.Errorf("Content-Type = %q, want %q", got, tt.wantType)
+			}
+			if !strings.Contains(static.URL(tt.name), "?v=") {
+				t.Errorf("URL %q carries no content digest", static.URL(tt.name))
+			}
+		})
+	}
+	for _, target := range []string{"/static/missing.js", "/static/", "/static/../go.mod", "/static/%2e%2e/static.go"} {
+		t.Run("missing "+target, func(t *testing.T) {
+			rec := s.do(t, http.MethodGet, target, nil, nil)
+			if rec.Code != http.StatusNotFound {
+				t.Errorf("GET %s = %d, want 404", target, rec.Code)
+			}
+			if got := rec.Header().Get("Cache-Control"); strings.Contains(got, "immutable") {
+				t.Errorf("a 404 is cached forever: %q", got)
+			}
+		})
+	}
+}
+
+func TestErrorHandler(t *testing.T) {
+	s := newServer(t, nil)
+	s.e.GET("/panic", func(echo.Context) error { panic("secret internal detail") })
+	s.e.GET("/fail", func(echo.Context) error { return errors.New("db password is hunter2") })
+
+	tests := []struct {
+		name      string
+		target    string
+		htmx      bool
+		wantCode  int
+		wantText  string
+		wantToast bool
+	}{
+		{"not found page", "/nope", false, 404, "There is no page at this address.", false},
+		{"not found toast", "/nope", true, 404, "There is no page at this address.", true},
+		{"panic", "/panic", false, 500, "Something went wrong on our side", false},
+		{"plain error toast", "/fail", true, 500, "Something went wrong on our side", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := map[string]string{}
+			if tt.htmx {
+				hdr[handlers.HeaderRequest] = "true"
+			}
+			rec := s.do(t, http.MethodGet, tt.target, nil, hdr)
+			body := rec.Body.String()
+			if rec.Code != tt.wantCode {
+				t.Errorf("status = %d, want %d", rec.Code, tt.wantCode)
+			}
+			if !strings.Contains(body, tt.wantText) {
+				t.Errorf("body lacks %q:\n%s", tt.wantText, body)
+			}
+			if strings.Contains(body, "secret") || strings.Contains(body, "hunter2") {
+				t.Error("internal error text leaked to the client")
+			}
+			isToast := strings.Contains(body, `data-testid="toast"`) && !strings.Contains(body, "<html")
+			if isToast != tt.wantToast {
+				t.Errorf("toast = %v, want %v", isToast, tt.wantToast)
+			}
+			if tt.wantToast && rec.Header().Get(handlers.HeaderRetarget) != "#toasts" {
+				t.Errorf("HX-Retarget = %q", rec.Header().Get(handlers.HeaderRetarget))
+			}
+			if got := rec.Header().Values("Vary"); len(got) == 0 {
+				t.Error("no Vary header on an error answer")
+			}
+		})
+	}
+	logs := s.log.String()
+	if !strings.Contains(logs, "secret internal detail") || !strings.Contains(logs, "stack=") {
+		t.Errorf("the panic and its stack were not logged:\n%s", logs)
+	}
+	if n := strings.Count(logs, "hunter2"); n != 1 {
+		t.Errorf("the plain error was logged %d times, want once", n)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	s := newServer(t, nil)
+	s.e.POST("/upload", func(c echo.Context) error {
+		if _, err := io.ReadAll(c.Request().Body); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	if rec := s.do(t, http.MethodPost, "/upload", strings.NewReader(strings.Repeat("x", 1_000_000)), nil); rec.Code != http.StatusNoContent {
+		t.Errorf("1 MB body = %d, want 204", rec.Code)
+	}
+	if rec := s.do(t, http.MethodPost, "/upload", strings.NewReader(strings.Repeat("x", 1_000_001)), nil); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("1 MB + 1 body = %d, want 413", rec.Code)
+	}
+}
+
+func TestIPIgnoresForwardedFor(t *testing.T) {
+	s := newServer(t, nil)
+	s.e.GET("/ip", func(c echo.Context) error { return c.String(http.StatusOK, c.RealIP()) })
+	rec := s.do(t, http.MethodGet, "/ip", nil, map[string]string{"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6"})
+	if got := rec.Body.String(); got != "192.0.2.1" { // httptest's RemoteAddr
+		t.Errorf("RealIP = %q, want the peer address 192.0.2.1", got)
+	}
+}
