@@ -1,63 +1,89 @@
 // Package handlers holds the dashboard's HTTP handlers: each parses and
-// validates its input, calls the cloud through the small interface it
-// declares, and renders a view. Rendering (full page or HTMX partial) and the
-// HTMX header helpers live here too, so imports run web → handlers → views.
+// validates its input, reads the store (or, for the few sections that must,
+// asks the cloud) through the small interface its file declares, and renders
+// a view. Rendering (full page or HTMX partial) and the HTMX header helpers
+// live here too, so imports run web → handlers → views.
 package handlers
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/syncer"
 )
 
-// ImageSource is what the image handlers need from the cloud. *cloud.Client
-// satisfies it; tests pass a fake.
-type ImageSource interface {
-	ListImages(ctx context.Context, svc cloud.Service, folderID string, opt cloud.ListOptions) ([]cloud.Image, string, error)
-	AllFolders(ctx context.Context) ([]cloud.Folder, error)
+// Store is everything the handlers read from the cache: the union of what
+// each handler file declares. *store.Store satisfies it.
+type Store interface {
+	ImageLister
+	ImageGetter
+	FamilyLister
+	CacheState
 }
 
-var _ ImageSource = (*cloud.Client)(nil)
+// CacheState is what every page needs to say where the cache stands: the
+// folders it knows and how fresh each one is.
+type CacheState interface {
+	Folders(ctx context.Context) ([]cloud.Folder, error)
+	SyncStates(ctx context.Context, svc cloud.Service) ([]store.SyncState, error)
+}
+
+var (
+	_ Store        = (*store.Store)(nil)
+	_ Syncer       = (*syncer.Syncer)(nil)
+	_ ImageHistory = (*cloud.Client)(nil)
+)
 
 // Config holds the dependencies of the handlers.
 type Config struct {
 	Logger *slog.Logger
-	Images ImageSource
-	// DefaultFolder is shown when the URL names none.
-	DefaultFolder string
-	// PageSize is the number of images per page (0 → 100).
-	PageSize int64
+	// Store is the image cache; pages read only from it.
+	Store Store
+	// Syncer refreshes the cache; nil hides the Refresh button.
+	Syncer Syncer
+	// Cloud answers the detail page's lazy sections (operations, latest in
+	// the family); nil shows them as unavailable.
+	Cloud ImageHistory
+	// Folders, when set, are the only folders the picker offers (the ones
+	// the syncer watches).
+	Folders []string
+	// CloudTimeout bounds each lazy cloud call (0 → 10 s).
+	CloudTimeout time.Duration
 	// Now is the clock for relative times (nil → time.Now).
 	Now func() time.Time
 }
 
 // Handlers are the HTTP handlers, as methods sharing the dependencies.
 type Handlers struct {
-	log           *slog.Logger
-	images        ImageSource
-	defaultFolder string
-	pageSize      int64
-	now           func() time.Time
+	log          *slog.Logger
+	store        Store
+	syncer       Syncer
+	cloud        ImageHistory
+	folders      []string
+	cloudTimeout time.Duration
+	now          func() time.Time
 }
 
 // New builds the handlers from cfg.
 func New(cfg Config) *Handlers {
 	h := &Handlers{
-		log:           cfg.Logger,
-		images:        cfg.Images,
-		defaultFolder: cfg.DefaultFolder,
-		pageSize:      cfg.PageSize,
-		now:           cfg.Now,
+		log:          cfg.Logger,
+		store:        cfg.Store,
+		syncer:       cfg.Syncer,
+		cloud:        cfg.Cloud,
+		folders:      cfg.Folders,
+		cloudTimeout: cfg.CloudTimeout,
+		now:          cfg.Now,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	if h.pageSize <= 0 {
-		h.pageSize = 100
+	if h.cloudTimeout <= 0 {
+		h.cloudTimeout = 10 * time.Second
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -65,23 +91,23 @@ func New(cfg Config) *Handlers {
 	return h
 }
 
-// upstreamProblem maps a failed cloud call to the HTTP status the page is
-// answered with and a message that is safe to show. The error itself (with
-// the server's text) is logged, not shown.
-func upstreamProblem(err error) (int, string) {
+// cloudMessage says, safely, why a cloud call failed, as a sentence for
+// an inline error. The error itself (with the server's text) is logged by
+// the caller, not shown.
+func cloudMessage(err error) string {
 	var ce *cloud.Error
 	switch {
 	case errors.Is(err, cloud.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, "The cloud is not answering right now. Try again in a moment."
+		return "Could not reach the cloud: it is not answering right now. Try again in a moment."
 	case errors.Is(err, cloud.ErrExhausted):
-		return http.StatusServiceUnavailable, "The cloud is limiting our requests right now. Try again in a moment."
+		return "Could not reach the cloud: it is limiting our requests right now. Try again in a moment."
 	case errors.Is(err, cloud.ErrNotFound):
-		return http.StatusNotFound, "The cloud does not know this folder or image."
+		return "The cloud does not know this image any more; the next sync will drop it from the cache."
 	case errors.Is(err, cloud.ErrPermission), errors.Is(err, cloud.ErrUnauthenticated):
-		return http.StatusBadGateway, "The dashboard's cloud credentials may not read this."
+		return "Could not reach the cloud: the dashboard's credentials may not read this."
 	case errors.Is(err, cloud.ErrInvalid) && errors.As(err, &ce):
 		// The API's own validation message is written for people.
-		return http.StatusBadRequest, "The cloud refused the request: " + ce.Message
+		return "The cloud refused the request: " + ce.Message
 	}
-	return http.StatusBadGateway, "The cloud call failed."
+	return "Could not reach the cloud: the call failed."
 }

@@ -39,11 +39,35 @@ const StatusStopPolling = 286
 // IsHTMX reports whether htmx sent the request.
 func IsHTMX(r *http.Request) bool { return r.Header.Get(HeaderRequest) == "true" }
 
+// IsBoosted reports whether the request comes from a boosted link or form
+// (hx-boost), which swaps the whole body.
+func IsBoosted(r *http.Request) bool { return r.Header.Get(HeaderBoosted) == "true" }
+
 // WantsPartial reports whether the request should get a partial rather than
-// the full page: htmx sent it, and it is not a history restore (after a
-// cache miss htmx reloads the page through XHR and needs all of it).
+// the full page: htmx sent it, it is not a history restore (after a cache
+// miss htmx reloads the page through XHR and needs all of it), and not a
+// boosted link or form (which replaces the whole body).
 func WantsPartial(r *http.Request) bool {
-	return IsHTMX(r) && r.Header.Get(HeaderHistoryRestoreRequest) != "true"
+	return IsHTMX(r) && r.Header.Get(HeaderHistoryRestoreRequest) != "true" && !IsBoosted(r)
+}
+
+// PushURL makes htmx record u, the canonical address of what the answer
+// shows, in the browser's history: as a new entry, or in place of the
+// current one when canon (which turns an address into its canonical form,
+// "" when it cannot) says the page already shows u, as for a poll or a
+// reload. htmx would otherwise push the request's own URL, with every empty
+// form field in it. Plain requests and history restores are left alone.
+func PushURL(c echo.Context, u string, canon func(string) string) {
+	r := c.Request()
+	if !IsHTMX(r) || r.Header.Get(HeaderHistoryRestoreRequest) == "true" {
+		return
+	}
+	h := c.Response().Header()
+	if cur := r.Header.Get(HeaderCurrentURL); cur != "" && canon(cur) == u {
+		h.Set(HeaderReplaceURL, u)
+		return
+	}
+	h.Set(HeaderPushURL, u)
 }
 
 // AddVary adds name to the Vary header unless it is there already: a page and

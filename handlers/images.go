@@ -1,102 +1,141 @@
 package handlers
 
 import (
-	"fmt"
+	"context"
+	"errors"
 	"net/http"
-	"strings"
+	"slices"
 	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
-	"github.com/imagedash/imagedash/rules"
+	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
 
-// imagesQuery is the state of the image list, all of it in the URL.
-type imagesQuery struct {
-	service   cloud.Service
-	folderID  string
-	pageToken string
+// ImageLister is what the image list needs from the store: a page of
+// images and the facet counts of the same query.
+type ImageLister interface {
+	Images(ctx context.Context, q store.ImageQuery) (store.ImagePage, error)
+	Facets(ctx context.Context, q store.ImageQuery) (store.Facets, error)
 }
 
-// parseImagesQuery reads and checks the query; a bad value is a 400 that
-// says which parameter and why.
-func (h *Handlers) parseImagesQuery(c echo.Context) (imagesQuery, error) {
-	q := imagesQuery{
-		service:   cloud.Service(c.QueryParam("service")),
-		folderID:  c.QueryParam("folder"),
-		pageToken: c.QueryParam("page_token"),
-	}
-	if q.service == "" {
-		q.service = cloud.Compute
-	}
-	if !q.service.Valid() {
-		return q, echo.NewHTTPError(http.StatusBadRequest,
-			fmt.Sprintf("Unknown service %q: choose compute, desktop or baremetal.", q.service))
-	}
-	if q.folderID == "" {
-		q.folderID = h.defaultFolder
-	}
-	vs := append(rules.ID("folder", q.folderID, false), rules.Paging(0, q.pageToken)...)
-	if len(vs) > 0 {
-		msgs := make([]string, len(vs))
-		for i, v := range vs {
-			msgs[i] = v.Error()
-		}
-		return q, echo.NewHTTPError(http.StatusBadRequest, "Bad query: "+strings.Join(msgs, "; ")+".")
-	}
-	return q, nil
-}
-
-// ListImages shows one page of the images of a service in a folder. An HTMX
-// request (folder switch, paging) gets only the table. A failed cloud call
-// still renders the page, with a banner and a 5xx status.
+// ListImages shows one page of the cached images of a service (GET /),
+// filtered, sorted and paged as the URL says. It never waits on the cloud:
+// the page says how fresh the cache is, and that the first sync is still
+// running when it is empty. An HTMX request gets the table region and the
+// header's state out of band; the URL it records is the canonical one.
 func (h *Handlers) ListImages(c echo.Context) error {
-	q, err := h.parseImagesQuery(c)
+	f, err := parseImageFilter(c.QueryParams())
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	partial := WantsPartial(c.Request())
+	q := storeQuery(f)
 
 	var (
-		wg                  sync.WaitGroup
-		folders             []cloud.Folder
-		foldersErr, listErr error
-		images              []cloud.Image
-		next                string
+		wg                    sync.WaitGroup
+		page                  store.ImagePage
+		facets                store.Facets
+		folders               []cloud.Folder
+		pageErr, facErr, fErr error
 	)
-	// The partial has no folder picker, so it skips the folder listing.
-	if !partial {
-		wg.Go(func() { folders, foldersErr = h.images.AllFolders(ctx) })
-	}
-	if q.folderID != "" {
-		wg.Go(func() {
-			images, next, listErr = h.images.ListImages(ctx, q.service, q.folderID,
-				cloud.ListOptions{PageSize: h.pageSize, PageToken: q.pageToken})
-		})
-	}
+	wg.Go(func() { page, pageErr = h.store.Images(ctx, q) })
+	wg.Go(func() { facets, facErr = h.store.Facets(ctx, q) })
+	wg.Go(func() { folders, fErr = h.store.Folders(ctx) })
 	wg.Wait()
+	if errors.Is(pageErr, store.ErrBadCursor) {
+		return badRequest("This page link is out of date or damaged (bad paging cursor). Start again from the first page.")
+	}
+	if err := errors.Join(pageErr, facErr, fErr); err != nil {
+		return err
+	}
+	fr, banner, cache, err := h.freshness(ctx, f.Service, f.Folders, folders)
+	if err != nil {
+		return err
+	}
 
-	page := views.ImagesPage{
+	now := h.now()
+	p := views.ImagesPage{
 		Nav: views.Nav{
-			Service:  q.service,
-			FolderID: q.folderID,
-			Folders:  views.NewFolderOptions(folders, q.folderID),
+			Page:    views.PageImages,
+			Service: f.Service,
+			Filter:  f,
+			Folders: views.NewFolderOptions(h.visible(folders), f.Folders),
 		},
-		Rows:          views.NewImageRows(images, h.now()),
-		PageToken:     q.pageToken,
-		NextPageToken: next,
+		Filter:    f,
+		Columns:   columns(f.Service),
+		Rows:      views.NewImageRows(page.Images, now),
+		Total:     page.Total,
+		Statuses:  options(facets.Statuses, f.Statuses, views.StatusTitle),
+		Families:  options(facets.Families, f.Families, nil),
+		Freshness: fr,
+		Banner:    banner,
+		Cache:     cache,
 	}
-	status := http.StatusOK
-	// The image list matters more than the picker: its error wins the banner.
-	for _, e := range []error{foldersErr, listErr} {
-		if e == nil {
-			continue
+	p.Start, p.PrevURL, p.NextURL = pageLinks(f, page, len(p.Rows))
+	if p.Cache == views.CacheSyncing {
+		p.Freshness.PollURL = "" // the empty table polls itself
+	}
+	p.Freshness.Return = f.FirstPage().URL()
+	PushURL(c, f.URL(), canonicalList)
+	return Render(c, http.StatusOK, views.ImagesFull(p), views.ImagesPartial(p))
+}
+
+// pageLinks works out where the page starts (1-based; 0 when unknown) and
+// the addresses of the pages before and after it. Keyset cursors do not
+// know their position, so the URL carries it along (start); the ends are
+// known for sure: no Prev means the first row, no Next the last.
+func pageLinks(f views.ImageFilter, page store.ImagePage, n int) (start int, prev, next string) {
+	limit := f.PageSize()
+	switch {
+	case f.After == "" && f.Before == "", page.Prev == "":
+		start = 1
+	case page.Next == "" && f.After != "":
+		start = max(page.Total-n+1, 1)
+	default:
+		start = min(f.Start, max(page.Total-n+1, 1))
+	}
+	if page.Next != "" {
+		g := f.FirstPage()
+		g.After = page.Next
+		if start > 0 {
+			g.Start = start + n
 		}
-		status, page.Banner = upstreamProblem(e)
-		h.log.WarnContext(ctx, "cloud call failed", "service", q.service, "folder", q.folderID, "status", status, "err", e)
+		next = g.URL()
 	}
-	return Render(c, status, views.ImagesFull(page), views.ImagesPartial(page))
+	if page.Prev != "" {
+		g := f.FirstPage()
+		if start == 0 || start-limit > 1 {
+			// Not the first page: page back from this one's first row.
+			g.Before = page.Prev
+			if start > 0 {
+				g.Start = start - limit
+			}
+		}
+		prev = g.URL()
+	}
+	return start, prev, next
+}
+
+// options are a filter's choices from facet counts, the selected values
+// included (with a zero count) when the facets left them out. title names
+// a value; nil shows it as is.
+func options(counts []store.FacetCount, selected []string, title func(string) string) []views.Option {
+	if title == nil {
+		title = func(s string) string { return s }
+	}
+	out := make([]views.Option, 0, len(counts)+len(selected))
+	seen := map[string]bool{}
+	for _, fc := range counts {
+		seen[fc.Value] = true
+		out = append(out, views.Option{Value: fc.Value, Label: title(fc.Value), Count: fc.Count, Selected: slices.Contains(selected, fc.Value)})
+	}
+	for _, s := range selected {
+		if !seen[s] {
+			out = append(out, views.Option{Value: s, Label: title(s), Count: 0, Selected: true})
+		}
+	}
+	return out
 }

@@ -19,11 +19,22 @@ import (
 // DOM ids that HTMX targets. Templates, handlers and tests share these
 // constants so a renamed id cannot silently break a swap.
 const (
-	ImageTableID   = "image-table"
-	ServiceTabsID  = "service-tabs"
-	BannerID       = "banner"
-	ToastsID       = "toasts"
-	FolderPickerID = "folder-picker"
+	ImageTableID    = "image-table"
+	FamiliesID      = "families"
+	ServiceTabsID   = "service-tabs"
+	BannerID        = "banner"
+	ToastsID        = "toasts"
+	FolderPickerID  = "folder-picker"
+	FolderStateID   = "folder-state"
+	FolderSummaryID = "folder-summary"
+	SearchFormID    = "search"
+	SearchInputID   = "q"
+	SearchStateID   = "search-state"
+	FreshnessID     = "freshness"
+	FiltersID       = "filters"
+	ProgressID      = "progress"
+	OperationsID    = "image-operations"
+	LatestID        = "image-latest"
 )
 
 // Selector returns the CSS selector of a DOM id, for hx-target and HX-Retarget.
@@ -32,39 +43,160 @@ func Selector(id string) string { return "#" + id }
 // AppName is shown in the header and the page title.
 const AppName = "imagedash"
 
-// Nav is what the layout's header needs: which service and folder are shown,
-// and which folders can be picked.
+// SyncedEvent is the event a finished sync raises (through HX-Trigger), on
+// which the image table reloads itself.
+const SyncedEvent = "imagedash:synced"
+
+// Pages of the layout, for the header's links.
+const (
+	PageImages   = "images"
+	PageFamilies = "families"
+	PageImage    = "image"
+)
+
+// Nav is what the layout's header needs: the page, the service, the
+// selected folders, the folders that can be picked, and on the image list
+// the whole list state (the search box and folder picker carry it along).
 type Nav struct {
-	Service  cloud.Service
-	FolderID string
-	Folders  []FolderOption
+	Page    string
+	Service cloud.Service
+	// Filter is the image list's state; on other pages only its Service and
+	// Folders are set.
+	Filter  ImageFilter
+	Folders []FolderOption
 }
 
 // FolderOption is one entry of the folder picker.
 type FolderOption struct {
-	ID    string
-	Label string
+	ID       string
+	Label    string
+	Selected bool
 }
 
-// NewFolderOptions turns folders into picker entries, sorted by label. When
-// the selected folder is not among them (the folder list failed, or the id
-// came from a bookmark), it is added so the picker still shows where we are.
-func NewFolderOptions(folders []cloud.Folder, selected string) []FolderOption {
-	out := make([]FolderOption, 0, len(folders)+1)
-	found := false
+// NewFolderOptions turns folders into picker entries, sorted by label, the
+// selected ones marked. A selected id that is not among them (not synced
+// yet, or from a bookmark) is added first, so the picker shows where we are.
+func NewFolderOptions(folders []cloud.Folder, selected []string) []FolderOption {
+	out := make([]FolderOption, 0, len(folders)+len(selected))
+	known := map[string]bool{}
 	for _, f := range folders {
 		label := f.ID
 		if f.Name != "" {
-			label = f.Name + " (" + f.ID + ")"
+			label = f.Name
 		}
-		out = append(out, FolderOption{ID: f.ID, Label: label})
-		found = found || f.ID == selected
+		known[f.ID] = true
+		out = append(out, FolderOption{ID: f.ID, Label: label, Selected: slices.Contains(selected, f.ID)})
 	}
-	slices.SortFunc(out, func(a, b FolderOption) int { return strings.Compare(a.Label, b.Label) })
-	if !found && selected != "" {
-		out = append([]FolderOption{{ID: selected, Label: selected}}, out...)
+	slices.SortFunc(out, func(a, b FolderOption) int {
+		return strings.Compare(a.Label+"\x00"+a.ID, b.Label+"\x00"+b.ID)
+	})
+	var missing []FolderOption
+	for _, id := range selected {
+		if !known[id] {
+			missing = append(missing, FolderOption{ID: id, Label: id, Selected: true})
+		}
 	}
-	return out
+	return append(missing, out...)
+}
+
+// FolderNames maps folder ids to their names, for showing where an image lives.
+func FolderNames(folders []cloud.Folder) map[string]string {
+	m := make(map[string]string, len(folders))
+	for _, f := range folders {
+		if f.Name != "" {
+			m[f.ID] = f.Name
+		}
+	}
+	return m
+}
+
+// TabURL is where the tab of svc leads from this page: the same page for
+// another service, in the same folders (the search text is kept too on the
+// image list; other filters belong to one service).
+func (n Nav) TabURL(svc cloud.Service) string {
+	if n.Page == PageFamilies {
+		return FamiliesURL(svc, n.Filter.Folders)
+	}
+	return ImageFilter{Service: svc, Folders: n.Filter.Folders, Text: n.Filter.Text}.URL()
+}
+
+// ImagesURL is the image list of this service and folders, unfiltered.
+func (n Nav) ImagesURL() string {
+	return ImageFilter{Service: n.Service, Folders: n.Filter.Folders}.URL()
+}
+
+// FamiliesURL is the families view of this service and folders.
+func (n Nav) FamiliesURL() string { return FamiliesURL(n.Service, n.Filter.Folders) }
+
+// PickerAction is where the folder picker sends its choice.
+func (n Nav) PickerAction() string {
+	if n.Page == PageFamilies {
+		return "/families"
+	}
+	return "/"
+}
+
+// PickerTarget is the region the folder picker swaps with HTMX; "" on pages
+// where it navigates (boosted) instead.
+func (n Nav) PickerTarget() string {
+	switch n.Page {
+	case PageImages:
+		return Selector(ImageTableID)
+	case PageFamilies:
+		return Selector(FamiliesID)
+	}
+	return ""
+}
+
+// PickerHidden is the state the folder picker carries besides the folders.
+func (n Nav) PickerHidden() []Param {
+	if n.Page == PageImages {
+		return n.Filter.Hidden("folder")
+	}
+	return []Param{{"service", string(n.Service)}}
+}
+
+// AllFoldersURL is the current view over all folders.
+func (n Nav) AllFoldersURL() string {
+	if n.Page == PageFamilies {
+		return FamiliesURL(n.Service, nil)
+	}
+	f := n.Filter.FirstPage().clone()
+	if n.Page != PageImages {
+		f = ImageFilter{Service: n.Service}
+	}
+	f.Folders = nil
+	return f.URL()
+}
+
+// FolderSummary is the picker's closed label: "All folders", the folder's
+// name, or "3 folders".
+func (n Nav) FolderSummary() string {
+	var sel []FolderOption
+	for _, f := range n.Folders {
+		if f.Selected {
+			sel = append(sel, f)
+		}
+	}
+	switch len(sel) {
+	case 0:
+		return "All folders"
+	case 1:
+		return sel[0].Label
+	}
+	return strconv.Itoa(len(sel)) + " folders"
+}
+
+// SearchLive reports whether the search box filters the table as one types
+// (on the image list) rather than navigating to it.
+func (n Nav) SearchLive() bool { return n.Page == PageImages }
+
+// SearchHidden is the state the search box carries besides its text.
+func (n Nav) SearchHidden() []Param {
+	if n.Page == PageImages {
+		return n.Filter.Hidden("q")
+	}
+	return ImageFilter{Service: n.Service, Folders: n.Filter.Folders}.Hidden("q")
 }
 
 // Layout is the data of the one page layout.
@@ -74,84 +206,21 @@ type Layout struct {
 	Banner string // an error to show above the content; "" for none
 }
 
-// ImagesURL is the address of one page of the image list. Every piece of
-// state lives in the URL, so a view can be bookmarked and Back works.
-func ImagesURL(svc cloud.Service, folderID, pageToken string) string {
-	q := url.Values{}
-	q.Set("service", string(svc))
-	if folderID != "" {
-		q.Set("folder", folderID)
-	}
-	if pageToken != "" {
-		q.Set("page_token", pageToken)
-	}
-	return "/?" + q.Encode()
-}
-
-// ImagesPage is the image list: one page of one service's images in one folder.
-type ImagesPage struct {
-	Nav Nav
-	// Banner is the error of a failed cloud call; the table then shows what
-	// could be loaded (usually nothing).
-	Banner        string
-	Rows          []ImageRow
-	PageToken     string // the token this page was loaded with; "" on the first page
-	NextPageToken string // the API's next_page_token; "" on the last page
-}
-
-// Layout is the layout data of the page.
-func (p ImagesPage) Layout() Layout {
-	return Layout{
-		Title:  p.Nav.Service.Title() + " images",
-		Nav:    p.Nav,
-		Banner: p.Banner,
-	}
-}
-
-// NextURL is the address of the next page, "" on the last page.
-func (p ImagesPage) NextURL() string {
-	if p.NextPageToken == "" {
-		return ""
-	}
-	return ImagesURL(p.Nav.Service, p.Nav.FolderID, p.NextPageToken)
-}
-
-// FirstURL is the address of the first page, "" when this is it.
-func (p ImagesPage) FirstURL() string {
-	if p.PageToken == "" {
-		return ""
-	}
-	return ImagesURL(p.Nav.Service, p.Nav.FolderID, "")
-}
-
-// CountText says how many images the page shows and whether more follow.
-func (p ImagesPage) CountText() string {
-	n := len(p.Rows)
-	s := strconv.Itoa(n) + " images"
-	if n == 1 {
-		s = "1 image"
-	}
-	switch {
-	case p.PageToken != "" && p.NextPageToken != "":
-		return s + " on this page, more before and after"
-	case p.PageToken != "":
-		return s + " on the last page"
-	case p.NextPageToken != "":
-		return s + " on this page, more on the next"
-	}
-	return s
-}
-
-// ImageRow is one image, formatted for the table.
+// ImageRow is one image, formatted for the table and the detail page.
 type ImageRow struct {
+	Service     cloud.Service
 	ID          string
+	URL         string // the detail page
+	FolderID    string
 	Name        string
 	Description string
 	Family      string
 	Status      string
 	OS          string
-	Size        string // in GiB, "" when the service has none
-	MinDisk     string // in GiB, "" when unset
+	Size        string // "" when the service has none
+	StorageSize string
+	MinDisk     string
+	Checksum    string
 	Labels      []Label
 	Created     string // relative, e.g. "3 days ago"
 	CreatedAt   string // exact, for the title attribute
@@ -160,6 +229,9 @@ type ImageRow struct {
 
 // Label is one label chip.
 type Label struct{ Key, Value string }
+
+// String is the label as a filter: "key=value".
+func (l Label) String() string { return l.Key + "=" + l.Value }
 
 // NewImageRows formats images for the table; now anchors the relative times.
 func NewImageRows(images []cloud.Image, now time.Time) []ImageRow {
@@ -170,45 +242,71 @@ func NewImageRows(images []cloud.Image, now time.Time) []ImageRow {
 	return rows
 }
 
-// NewImageRow formats one image. Desktop images have a storage size instead
-// of a size; the table shows whichever the service has.
+// NewImageRow formats one image.
 func NewImageRow(img cloud.Image, now time.Time) ImageRow {
-	size := img.Size
-	if size == 0 {
-		size = img.StorageSize
-	}
 	r := ImageRow{
+		Service:     img.Service,
 		ID:          img.ID,
+		URL:         ImageURL(img.Service, img.ID),
+		FolderID:    img.FolderID,
 		Name:        img.Name,
 		Description: img.Description,
 		Family:      img.Family,
 		Status:      img.Status,
 		OS:          img.OS,
-		Size:        GiB(size),
-		MinDisk:     GiB(img.MinDiskSize),
+		Size:        Bytes(img.Size),
+		StorageSize: Bytes(img.StorageSize),
+		MinDisk:     Bytes(img.MinDiskSize),
+		Checksum:    img.Checksum,
 	}
 	for _, k := range slices.Sorted(maps.Keys(img.Labels)) {
 		r.Labels = append(r.Labels, Label{Key: k, Value: img.Labels[k]})
 	}
-	if !img.CreatedAt.IsZero() {
-		r.Created = Ago(img.CreatedAt, now)
-		r.CreatedAt = img.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST")
-		r.CreatedISO = img.CreatedAt.UTC().Format(time.RFC3339)
-	}
+	r.Created, r.CreatedAt, r.CreatedISO = Times(img.CreatedAt, now)
 	return r
 }
 
-// GiB formats a byte count in GiB with at most one decimal ("" for zero).
-func GiB(bytes int64) string {
-	if bytes <= 0 {
+// Times formats t three ways: relative to now, exact (for a title), and
+// RFC 3339 (for <time datetime>); all "" for the zero time.
+func Times(t, now time.Time) (rel, exact, iso string) {
+	if t.IsZero() {
+		return "", "", ""
+	}
+	return Ago(t, now), t.UTC().Format("2006-01-02 15:04:05 MST"), t.UTC().Format(time.RFC3339)
+}
+
+// Bytes formats a byte count in GiB, or MiB below 1 GiB, with at most one
+// decimal ("" for zero).
+func Bytes(n int64) string {
+	if n <= 0 {
 		return ""
 	}
-	g := float64(bytes) / (1 << 30)
-	if g < 0.1 {
-		return "< 0.1 GiB"
+	unit, div := "GiB", float64(1<<30)
+	if n < 1<<30 {
+		unit, div = "MiB", float64(1<<20)
 	}
-	s := strconv.FormatFloat(g, 'f', 1, 64)
-	return strings.TrimSuffix(s, ".0") + " GiB"
+	v := float64(n) / div
+	if v < 0.1 {
+		return "< 0.1 " + unit
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0") + " " + unit
+}
+
+// Count formats a number with thin spaces between thousands: 12 345.
+func Count(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + Count(-n)
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Ago is a coarse relative time ("just now", "5 minutes ago", "3 days ago").
@@ -238,6 +336,23 @@ func Ago(t, now time.Time) string {
 	return unit(int(d/(365*24*time.Hour)), "year")
 }
 
+// Since is a short, precise relative time for freshness: "just now",
+// "20 s ago", "2 min ago", "3 h ago", "4 d ago".
+func Since(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 5*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + " s ago"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " h ago"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + " d ago"
+}
+
 // StatusTitle is a status enum name in title case ("CREATING" → "Creating").
 func StatusTitle(status string) string {
 	if status == "" {
@@ -250,7 +365,7 @@ func StatusTitle(status string) string {
 // InFlight reports whether a status means an operation is still running.
 func InFlight(status string) bool {
 	switch status {
-	case "CREATING", "DELETING", "UPDATING":
+	case "CREATING", "DELETING", "UPDATING", "RUNNING":
 		return true
 	}
 	return false
@@ -261,6 +376,10 @@ func badgeClass(status string) string {
 	switch status {
 	case "READY", "ACTIVE", "CREATING", "UPDATING", "DELETING", "ERROR":
 		return "badge-" + strings.ToLower(status)
+	case "DONE": // an operation
+		return "badge-ready"
+	case "RUNNING":
+		return "badge-creating"
 	}
 	return "badge-unknown"
 }
@@ -273,10 +392,24 @@ func dash(s string) string {
 	return s
 }
 
+// addParam appends one more parameter to a URL that has a query already.
+// The server answers with the canonical URL (HX-Push-Url), so the order of
+// parameters here does not matter; it saves re-encoding the whole state for
+// each of the hundreds of label links of a page.
+func addParam(u, name, value string) string {
+	return u + "&" + url.QueryEscape(name) + "=" + url.QueryEscape(value)
+}
+
 // ErrorPage is a full-page error: the one error handler renders it for
 // non-HTMX requests.
 type ErrorPage struct {
 	Code    int
 	Title   string // e.g. "Not Found"
 	Message string // safe to show
+}
+
+// Notice is a short message for the toast region: a success ("Refresh
+// started") or, as a Toast of an ErrorPage, a failure.
+type Notice struct {
+	Message string
 }

@@ -73,6 +73,9 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		}),
 		securityHeaders,
 		middleware.BodyLimit(cfg.BodyLimit),
+		// Cross-site POSTs (Sec-Fetch-Site, else Origin) are refused with
+		// 403 before any handler runs; same-origin and non-browser ones pass.
+		echo.WrapMiddleware(http.NewCrossOriginProtection().Handler),
 	)
 
 	// Probes and metrics.
@@ -85,9 +88,18 @@ func New(cfg Config, deps Deps) *echo.Echo {
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*",
 		echo.StaticDirectoryHandler(static.FS(), false), immutable)
 
-	// Images.
+	// Images: the list, an image's page and its two lazy sections (the only
+	// routes that ask the cloud), the families. All read the cache.
 	h := deps.Handlers
 	e.GET("/", h.ListImages)
+	e.GET("/images/:service/:id", h.ShowImage)
+	e.GET("/images/:service/:id/operations", h.ImageOperations)
+	e.GET("/images/:service/:id/latest", h.LatestInFamily)
+	e.GET("/families", h.ListFamilies)
+
+	// The cache: how fresh it is (polled while a sync runs), and Refresh.
+	e.GET("/sync", h.SyncStatus)
+	e.POST("/sync", h.RefreshCache)
 
 	return e
 }

@@ -8,25 +8,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/metrics"
 	"github.com/imagedash/imagedash/static"
+	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/web"
 )
-
-// noImages is an empty cloud.
-type noImages struct{}
-
-func (noImages) ListImages(context.Context, cloud.Service, string, cloud.ListOptions) ([]cloud.Image, string, error) {
-	return nil, "", nil
-}
-func (noImages) AllFolders(context.Context) ([]cloud.Folder, error) { return nil, nil }
 
 type server struct {
 	e   *echo.Echo
@@ -36,9 +29,15 @@ type server struct {
 func newServer(t *testing.T, ready func(context.Context) error) server {
 	t.Helper()
 	var logs bytes.Buffer
+	// An empty cache on a temp file: the pages render their "first sync" state.
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "imagedash.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	e := web.New(web.Config{}, web.Deps{
 		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
-		Handlers: handlers.New(handlers.Config{Images: noImages{}, DefaultFolder: "f1"}),
+		Handlers: handlers.New(handlers.Config{Store: st}),
 		Ready:    ready,
 		Metrics:  metrics.NewRegistry(),
 	})
@@ -164,6 +163,7 @@ func TestStatic(t *testing.T) {
 		{static.HTMX, "text/javascript; charset=utf-8"},
 		{static.Pico, "text/css; charset=utf-8"},
 		{static.AppCSS, "text/css; charset=utf-8"},
+		{"app.js", "text/javascript; charset=utf-8"},
 		{static.Favicon, "image/svg+xml"},
 	}
 	for _, tt := range tests {
@@ -274,5 +274,55 @@ func TestIPIgnoresForwardedFor(t *testing.T) {
 	rec := s.do(t, http.MethodGet, "/ip", nil, map[string]string{"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6"})
 	if got := rec.Body.String(); got != "192.0.2.1" { // httptest's RemoteAddr
 		t.Errorf("RealIP = %q, want the peer address 192.0.2.1", got)
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	s := newServer(t, nil)
+	tests := []struct {
+		name     string
+		hdr      map[string]string
+		wantCode int
+	}{
+		{"cross-site", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"other origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		// Same origin reaches the handler, which has no syncer here.
+		{"same origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusServiceUnavailable},
+		{"no browser headers", nil, http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := s.do(t, http.MethodPost, "/sync", strings.NewReader("service=compute"), tt.hdr)
+			if rec.Code != tt.wantCode {
+				t.Errorf("POST /sync = %d, want %d", rec.Code, tt.wantCode)
+			}
+		})
+	}
+	// Safe methods are never refused.
+	if rec := s.do(t, http.MethodGet, "/", nil, map[string]string{"Sec-Fetch-Site": "cross-site"}); rec.Code != http.StatusOK {
+		t.Errorf("cross-site GET / = %d, want 200", rec.Code)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	s := newServer(t, nil)
+	tests := []struct {
+		method, target string
+		wantCode       int
+	}{
+		{http.MethodGet, "/", http.StatusOK},
+		{http.MethodGet, "/?service=desktop", http.StatusOK},
+		{http.MethodGet, "/families?service=compute", http.StatusOK},
+		{http.MethodGet, "/sync?service=compute", http.StatusOK},
+		{http.MethodGet, "/images/compute/fd8missing", http.StatusNotFound},
+		{http.MethodGet, "/images/compute/fd8missing/operations", http.StatusNotFound},
+		{http.MethodGet, "/images/compute/fd8missing/latest", http.StatusNotFound},
+		{http.MethodGet, "/images/tape/x", http.StatusBadRequest},
+		{http.MethodDelete, "/sync", http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		if rec := s.do(t, tt.method, tt.target, nil, nil); rec.Code != tt.wantCode {
+			t.Errorf("%s %s = %d, want %d", tt.method, tt.target, rec.Code, tt.wantCode)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,11 +81,33 @@ func (p *pageErrors) get() []string {
 	return append([]string(nil), p.list...)
 }
 
-// TestBrowserFolderSwitchAndPaging drives the page as a person would: under
-// the strict CSP, htmx must load, switch folders by swapping only the table,
-// keep the tabs in step (out-of-band swap), leave Back working, and page.
-func TestBrowserFolderSwitchAndPaging(t *testing.T) {
-	// Enough images that the golden folder has a second page of 100.
+// step is one named action of a browser scenario.
+type step struct {
+	name string
+	do   chromedp.Action[chromedp.Void]
+}
+
+// runSteps runs steps in order and stops the test at the first failure,
+// saying where the page was and what it reported.
+func runSteps(t *testing.T, ctx context.Context, errs *pageErrors, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		if err := chromedp.Do(ctx, s.do); err != nil {
+			url, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+			t.Fatalf("%s: %v (at %s; page errors: %q)", s.name, err, url, errs.get())
+		}
+	}
+}
+
+// rowIDs is the ids of the table's rows, as a JSON array in a string.
+const rowIDs = `JSON.stringify([...document.querySelectorAll("#image-table [data-testid=image-row]")].map(r => r.dataset.id))`
+
+// TestBrowserImageBrowser drives the image browser as a person would, under
+// the strict CSP: search (focused with "/"), a status filter, paging, Back
+// (URL, rows and search box restored), a folder, a sort, Refresh, an error
+// toast, and an image's page with its sections from the cloud. No step
+// reloads the whole page.
+func TestBrowserImageBrowser(t *testing.T) {
 	base, _, stop := startRun(t, "--sim-images", "400")
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
@@ -94,85 +117,87 @@ func TestBrowserFolderSwitchAndPaging(t *testing.T) {
 	waitHealthy(t, base)
 	ctx, errs := newBrowser(t)
 
+	// Rows appear once the first sync has cached them (the empty table polls).
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`)),
 	); err != nil {
-		t.Fatal(err)
+		t.Fatalf("first page: %v (page errors: %q)", err, errs.get())
 	}
-	htmxLoaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof htmx === "object" && htmx.version === "2.0.11"`))
+	htmxLoaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof htmx === "object" && htmx.version === "2.0.11" && document.documentElement.classList.contains("js")`))
 	if err != nil || !htmxLoaded {
-		t.Fatalf("htmx 2.0.11 did not load: %v (page errors: %q)", err, errs.get())
+		t.Fatalf("htmx 2.0.11 or app.js did not load: %v (page errors: %q)", err, errs.get())
 	}
-	firstFolder, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#folder-select`)))
+	golden, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#folder-picker label")].find(l => l.textContent.trim() === "golden-images").querySelector("input").value`))
+	if err != nil || golden == "" {
+		t.Fatalf("no golden-images folder in the picker: %v", err)
+	}
+
+	runSteps(t, ctx, errs, []step{
+		// Mark the document: a full page load would lose the mark, htmx keeps it.
+		{"mark", chromedp.Evaluate[chromedp.Void](`document.body.dataset.mark = "kept"; document.activeElement.blur()`)},
+		// A synthetic keydown: CDP's key events send the character apart
+		// from the keydown, so preventDefault cannot stop it as in a browser.
+		{"slash focuses the search box", chromedp.Evaluate[chromedp.Void](`document.dispatchEvent(new KeyboardEvent("keydown", {key: "/", bubbles: true}))`)},
+		{"search box focused", until(`document.activeElement && document.activeElement.id === "q"`)},
+		{"type a word", chromedp.KeyEvent("packer")},
+		{"search applied", until(`new URLSearchParams(location.search).get("q") === "packer" &&
+			document.querySelector("[data-testid=filter-chip][data-kind=text]") !== null &&
+			[...document.querySelectorAll("#image-table [data-testid=image-row]")].length > 0 &&
+			[...document.querySelectorAll("#image-table [data-testid=image-row]")].every(r => r.textContent.includes("packer"))`)},
+		{"pick a status", chromedp.SetValue(chromedp.CSS(`#filters select[name="status"]`), "READY")},
+		{"status applied", until(`location.search.includes("status=READY") &&
+			document.querySelector("[data-testid=filter-chip][data-kind=status]") !== null &&
+			document.querySelector("#image-table [data-testid=count]").textContent.startsWith("1–50 of ")`)},
+	})
+	page1, err := chromedp.Run(ctx, chromedp.Evaluate[string](rowIDs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherFolder, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-		`[...document.querySelectorAll("#folder-select option")].map(o => o.value).find(v => v !== document.querySelector("#folder-select").value) || ""`))
-	if err != nil || otherFolder == "" {
-		t.Fatalf("no second folder to pick: %v", err)
-	}
-
-	// Mark the document: a full page load would lose the mark, an htmx swap keeps it.
-	err = chromedp.Do(ctx,
-		chromedp.Evaluate[chromedp.Void](`document.body.dataset.mark = "kept"`),
-		// SetValue fires input and change, as picking an option does.
-		chromedp.SetValue(chromedp.CSS(`#folder-select`), otherFolder),
-		until(fmt.Sprintf(`location.search.includes("folder=%s") && document.querySelector("#image-table").dataset.folder === %q`, otherFolder, otherFolder)),
-	)
-	if err != nil {
-		t.Fatalf("folder switch: %v (page errors: %q)", err, errs.get())
-	}
-	marked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.mark || ""`))
-	if err != nil || marked != "kept" {
-		t.Errorf("the folder switch reloaded the whole page instead of swapping the table (mark %q, %v)", marked, err)
-	}
-	tab, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`#service-tabs a[href*="desktop"]`), "href"))
-	if err != nil || !strings.Contains(tab.Value, "folder="+otherFolder) {
-		t.Errorf("Cloud Desktop tab href = %q (%v), want it to follow the folder %s", tab.Value, err, otherFolder)
-	}
-
-	// Back returns to the first folder; then page forward with htmx.
-	steps := []struct {
-		name string
-		do   chromedp.Action[chromedp.Void]
-	}{
+	runSteps(t, ctx, errs, []step{
+		{"next page", chromedp.Click(chromedp.CSS(`[data-testid="next-page"]`))},
+		{"on page 2", until(`location.search.includes("after=") && location.search.includes("start=51") &&
+			document.querySelector("#image-table [data-testid=count]").textContent.startsWith("51–")`)},
 		{"back", chromedp.Evaluate[chromedp.Void](`history.back()`)},
-		{"back leaves the folder", until(fmt.Sprintf(`!location.search.includes("folder=%s")`, otherFolder))},
-		{"open first folder", chromedp.Navigate(base + "/?service=compute&folder=" + firstFolder)},
-		{"next link", chromedp.WaitVisible(chromedp.CSS(`[data-testid="next-page"]`))},
-		{"click next", chromedp.Click(chromedp.CSS(`[data-testid="next-page"]`))},
-		{"first-page link appears", chromedp.WaitVisible(chromedp.CSS(`[data-testid="first-page"]`))},
-		{"URL has the page token", until(`location.search.includes("page_token=")`)},
-		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
-	}
-	for _, s := range steps {
-		if err := chromedp.Do(ctx, s.do); err != nil {
-			url, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
-			t.Fatalf("%s: %v (at %s; page errors: %q)", s.name, err, url, errs.get())
-		}
-	}
-	// A failed htmx request shows a toast and leaves the table in place.
-	if err := chromedp.Do(ctx,
-		chromedp.Evaluate[chromedp.Void](`htmx.ajax("GET", "/?service=nope", {target: "#image-table", swap: "outerHTML"})`),
-		chromedp.WaitVisible(chromedp.CSS(`#toasts [data-testid="toast"]`)),
-	); err != nil {
-		t.Fatalf("error toast: %v (page errors: %q)", err, errs.get())
-	}
-	toast, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#toasts [data-testid="toast"]`)))
-	if err != nil || !strings.Contains(toast, `Unknown service "nope"`) {
-		t.Errorf("toast = %q (%v)", toast, err)
-	}
-	if rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#image-table [data-testid=image-row]").length`)); err != nil || rows == 0 {
-		t.Errorf("table rows after a failed request = %d (%v), want the table kept", rows, err)
-	}
+		{"page 1 restored", until(`!location.search.includes("after=") && location.search.includes("q=packer") &&
+			location.search.includes("status=READY") && ` + rowIDs + ` === ` + strconv.Quote(page1) + ` &&
+			document.querySelector("#q").value === "packer"`)},
+		{"pick the golden folder", chromedp.Evaluate[chromedp.Void](`document.querySelector("#folder-picker summary").click()`)},
+		{"tick it", chromedp.Click(chromedp.CSS(`#folder-picker input[value="` + golden + `"]`))},
+		{"folder applied", until(`new URLSearchParams(location.search).getAll("folder").join() === "` + golden + `" &&
+			document.querySelector("#folder-summary").textContent.includes("golden-images") &&
+			location.search.includes("q=packer") && document.querySelector("#image-table [data-testid=image-row]") !== null`)},
+		{"close the picker", chromedp.Click(chromedp.CSS(`#folder-picker summary`))},
+		{"picker closed", until(`!document.querySelector("#folder-picker details").open`)},
+		{"sort by name", chromedp.Click(chromedp.CSS(`[data-testid="sort-name"]`))},
+		{"sorted", until(`location.search.includes("sort=name") &&
+			document.querySelector("th:has([data-testid=sort-name])").getAttribute("aria-sort") === "ascending"`)},
+		{"rows sorted by name", until(`(() => { const n = [...document.querySelectorAll("#image-table [data-testid=name]")].map(a => a.textContent);
+			return n.length > 1 && n.every((v, i) => i === 0 || n[i-1] <= v) })()`)},
+		{"copy an id", chromedp.Click(chromedp.CSS(`#image-table button.copy`))},
+		{"copy answered", until(`document.querySelector("#image-table button.copy.copied, #image-table button.copy.copy-failed") !== null`)},
+		{"refresh", chromedp.Click(chromedp.CSS(`[data-testid="refresh"]`))},
+		{"refresh toast", until(`[...document.querySelectorAll("#toasts [data-testid=toast]")].some(t => t.textContent.startsWith("Refresh started"))`)},
+		// A failed request shows a toast and leaves the table in place.
+		{"bad request", chromedp.Evaluate[chromedp.Void](`htmx.ajax("GET", "/?service=nope", {target: "#image-table", swap: "outerHTML"})`)},
+		{"error toast", until(`[...document.querySelectorAll("#toasts [data-testid=toast]")].some(t => t.textContent.includes('Unknown service "nope"')) &&
+			document.querySelector("#image-table [data-testid=image-row]") !== null`)},
+		{"open an image", chromedp.Click(chromedp.CSS(`#image-table [data-testid="name"]`))},
+		{"image page", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-detail"]`))},
+		{"sections from the cloud", until(`location.pathname.startsWith("/images/compute/") &&
+			document.querySelector("#image-operations[data-state=loaded]") !== null &&
+			document.querySelector("#image-latest[data-state=loaded]") !== null &&
+			document.querySelector("[data-testid=cloud-error]") === null`)},
+		{"no full reload", until(`document.body.dataset.mark === "kept"`)},
+	})
+
 	if shot := os.Getenv("IMAGEDASH_SCREENSHOT"); shot != "" {
 		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
 			_ = os.WriteFile(shot, png, 0o644)
 		}
 	}
-	// The browser and htmx both log the 400 above; anything else is a fault.
+	// The browser and htmx both log the deliberate 400 above; anything else is a fault.
 	var unexpected []string
 	for _, e := range errs.get() {
 		if !strings.Contains(e, "status of 400") && !strings.Contains(e, "Error Code 400") {

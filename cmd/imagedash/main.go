@@ -24,6 +24,8 @@ import (
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/web"
 )
 
@@ -56,6 +58,7 @@ type config struct {
 	saKeyFile    string
 	metadata     bool
 	folder       string
+	syncInterval time.Duration
 	logLevel     string
 	logJSON      bool
 }
@@ -77,7 +80,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.oauthToken, "oauth-token", "", "Yandex OAuth token for --endpoint, exchanged for IAM tokens")
 	fs.StringVar(&c.saKeyFile, "sa-key-file", "", "service-account authorized key JSON file for --endpoint")
 	fs.BoolVar(&c.metadata, "metadata-credentials", false, "take IAM tokens from the VM metadata service")
-	fs.StringVar(&c.folder, "folder", "", "default folder id (\"\" = the emulator's golden-images folder, or the first folder listed)")
+	fs.StringVar(&c.folder, "folder", "", "folder ids to sync and show, comma-separated (\"\" = every folder the credentials list)")
+	fs.DurationVar(&c.syncInterval, "sync-interval", time.Minute, "time between two syncs of the image cache with the cloud")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	if err := parseWithEnv(fs, args[1:], envPrefix, getenv); err != nil {
@@ -86,7 +90,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q (subcommands: healthcheck)", fs.Args())
 	}
+	if c.syncInterval < time.Second {
+		return c, fmt.Errorf("--sync-interval %s: must be at least 1s", c.syncInterval)
+	}
 	return c, nil
+}
+
+// folderIDs splits --folder into ids, dropping blanks.
+func (c config) folderIDs() []string {
+	var ids []string
+	for _, id := range strings.Split(c.folder, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // parseWithEnv parses args, then sets every flag that was not given from its
@@ -129,7 +147,7 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 }
 
 // run is the whole program. It serves until ctx is cancelled, then shuts
-// down in order: HTTP server, cloud client, emulator. It prints
+// down in order: HTTP server, syncer, store, cloud client, emulator. It prints
 // "listening on http://ADDR" to stdout once the port is bound (with the real
 // port when --addr asks for port 0).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
@@ -147,10 +165,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	// The cloud: the embedded emulator, or a real endpoint.
 	endpoint, insecure := cfg.endpoint, false
-	var emu *sim.Sim
 	if endpoint == "" {
 		var stopSim func() error
-		emu, endpoint, stopSim, err = startSim(cfg, log.With("component", "sim"))
+		endpoint, stopSim, err = startSim(cfg, log.With("component", "sim"))
 		if err != nil {
 			return err
 		}
@@ -183,11 +200,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
-	folder := defaultFolder(dialCtx, cfg.folder, emu, client, log)
+	// The cache: pages read only from it; the syncer fills it in the
+	// background, so the first page is served before the first sync ends.
+	if err := os.MkdirAll(filepath.Dir(cfg.data), 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.data)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+	folders := cfg.folderIDs()
+	sy := syncer.New(client, st, syncer.Config{
+		Interval: cfg.syncInterval,
+		Folders:  folders,
+		Logger:   log.With("component", "syncer"),
+	})
+	// Stopped (by its context) and waited for before the store closes: the
+	// defers run in reverse.
+	syncCtx, stopSync := context.WithCancel(ctx)
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		_ = sy.Run(syncCtx) // returns nil when its context ends
+	}()
+	defer func() {
+		stopSync()
+		<-synced
+	}()
+
 	h := handlers.New(handlers.Config{
-		Logger:        log.With("component", "handlers"),
-		Images:        client,
-		DefaultFolder: folder,
+		Logger:  log.With("component", "handlers"),
+		Store:   st,
+		Syncer:  sy,
+		Cloud:   client,
+		Folders: folders,
 	})
 	e := web.New(web.Config{}, web.Deps{
 		Logger:   log.With("component", "http"),
@@ -210,7 +261,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second, // a page waits on the cloud, which has its own 30 s deadline
+		WriteTimeout:      60 * time.Second, // pages read the cache; the lazy cloud sections stop after 10 s
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -218,7 +269,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go func() { served <- srv.Serve(lis) }()
 
 	bound := lis.Addr().String()
-	log.Info("listening", "addr", bound, "url", "http://"+bound, "cloud", endpoint, "folder", folder)
+	log.Info("listening", "addr", bound, "url", "http://"+bound, "cloud", endpoint, "data", cfg.data, "folders", folders)
 	fmt.Fprintf(stdout, "listening on http://%s\n", bound)
 
 	select {
@@ -238,10 +289,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // startSim starts the embedded emulator on a private loopback port (and on
 // --sim-listen too, when set). It returns the address the client dials and a
 // stop function.
-func startSim(cfg config, log *slog.Logger) (*sim.Sim, string, func() error, error) {
+func startSim(cfg config, log *slog.Logger) (string, func() error, error) {
 	statePath := cfg.data + ".sim"
 	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
-		return nil, "", nil, fmt.Errorf("data directory: %w", err)
+		return "", nil, fmt.Errorf("data directory: %w", err)
 	}
 	emu, err := sim.New(sim.Options{
 		Seed:      cfg.simSeed,
@@ -251,13 +302,13 @@ func startSim(cfg config, log *slog.Logger) (*sim.Sim, string, func() error, err
 		Logger:    log,
 	})
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("start emulator: %w", err)
+		return "", nil, fmt.Errorf("start emulator: %w", err)
 	}
 	// The private listener is always loopback, so plaintext to it is safe
 	// whatever --sim-listen says; discovery answers with this address.
 	addr, err := emu.Start("127.0.0.1:0")
 	if err != nil {
-		return nil, "", nil, errors.Join(fmt.Errorf("start emulator: %w", err), emu.Close())
+		return "", nil, errors.Join(fmt.Errorf("start emulator: %w", err), emu.Close())
 	}
 	log.Info("emulator started", "addr", addr, "state", statePath)
 
@@ -265,7 +316,7 @@ func startSim(cfg config, log *slog.Logger) (*sim.Sim, string, func() error, err
 	if cfg.simListen != "" {
 		lis, err := net.Listen("tcp", cfg.simListen)
 		if err != nil {
-			return nil, "", nil, errors.Join(fmt.Errorf("--sim-listen: %w", err), emu.Close())
+			return "", nil, errors.Join(fmt.Errorf("--sim-listen: %w", err), emu.Close())
 		}
 		public = emu.NewGRPCServer()
 		go func() {
@@ -284,30 +335,7 @@ func startSim(cfg config, log *slog.Logger) (*sim.Sim, string, func() error, err
 		}
 		return nil
 	}
-	return emu, addr, stop, nil
-}
-
-// defaultFolder picks the folder shown when the URL names none: --folder,
-// else the emulator's golden-images folder, else the first folder the
-// credentials can list. A failed listing is logged, not fatal: the page then
-// asks the person to pick a folder, and shows the cloud's error.
-func defaultFolder(ctx context.Context, flagValue string, emu *sim.Sim, client *cloud.Client, log *slog.Logger) string {
-	switch {
-	case flagValue != "":
-		return flagValue
-	case emu != nil:
-		return emu.DefaultFolderID()
-	}
-	folders, err := client.AllFolders(ctx)
-	if err != nil {
-		log.Warn("no default folder: listing folders failed", "err", err)
-		return ""
-	}
-	if len(folders) == 0 {
-		log.Warn("no default folder: the credentials see no folders")
-		return ""
-	}
-	return folders[0].ID
+	return addr, stop, nil
 }
 
 func isLoopback(hostport string) bool {

@@ -96,6 +96,40 @@ func waitHealthy(t *testing.T, base string) {
 	}
 }
 
+// getPage GETs a page and parses it; anything but 200 fails the test.
+func getPage(t *testing.T, url string) *goquery.Document {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %s, want 200", url, resp.Status)
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// waitRows polls the image list until the first sync has cached some rows.
+func waitRows(t *testing.T, url string) *goquery.Document {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		doc := getPage(t, url)
+		if doc.Find(`table [data-testid="image-row"]`).Length() > 0 {
+			return doc
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s shows no image rows after 60 s: %q", url, doc.Find(`[data-testid="empty"]`).Text())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestRunServesImages(t *testing.T) {
 	base, data, stop := startRun(t)
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.HasSuffix(base, ":0") {
@@ -103,27 +137,16 @@ func TestRunServesImages(t *testing.T) {
 	}
 	waitHealthy(t, base)
 
-	resp, err := http.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET / = %s, want 200", resp.Status)
-	}
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := waitRows(t, base+"/")
 	rows := doc.Find(`table [data-testid="image-row"]`)
-	if rows.Length() == 0 {
-		t.Fatal("GET / shows no image rows")
-	}
 	if name := strings.TrimSpace(rows.First().Find(`[data-testid="name"]`).Text()); name == "" || name == "—" {
 		t.Errorf("first row has no name: %q", name)
 	}
-	if doc.Find(`[data-testid="folder-select"] option`).Length() < 2 {
+	if doc.Find(`[data-testid="folder-option"]`).Length() < 2 {
 		t.Error("folder picker lists fewer than 2 folders")
+	}
+	if _, err := os.Stat(data); err != nil {
+		t.Errorf("no database at --data: %v", err)
 	}
 
 	if err := run(context.Background(), []string{"imagedash", "healthcheck", "--addr", strings.TrimPrefix(base, "http://")}, env(nil), io.Discard, io.Discard); err != nil {
@@ -141,6 +164,33 @@ func TestRunServesImages(t *testing.T) {
 	}
 }
 
+// TestRunServesBeforeFirstSync: with many images the first sync takes a
+// while, and pages are served from the (empty) cache at once meanwhile.
+func TestRunServesBeforeFirstSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 20 000 images")
+	}
+	base, _, stop := startRun(t, "--sim-images", "20000", "--data", filepath.Join(t.TempDir(), "deep", "dir", "imagedash.db"))
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	waitHealthy(t, base)
+	start := time.Now()
+	doc := getPage(t, base+"/")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("GET / took %s during the first sync", took)
+	}
+	// The first pass over 20 000 images takes seconds: it is still running.
+	if doc.Find(`[data-testid="freshness"][data-syncing="true"]`).Length() == 0 {
+		t.Errorf("the page does not say it is syncing: %q", doc.Find("main").Text())
+	}
+	if doc.Find(`[data-testid="empty"][data-state="syncing"], [data-testid="image-row"]`).Length() == 0 {
+		t.Errorf("the page shows neither rows nor the first sync: %q", doc.Find("main").Text())
+	}
+}
+
 func TestParseConfig(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -153,7 +203,8 @@ func TestParseConfig(t *testing.T) {
 			name: "defaults",
 			want: func(c config) bool {
 				return c.addr == "127.0.0.1:8080" && c.data == "imagedash.db" && c.simImages == 300 &&
-					c.simSeed == 1 && c.simTimeScale == 1 && c.endpoint == "" && c.logLevel == "info"
+					c.simSeed == 1 && c.simTimeScale == 1 && c.endpoint == "" && c.logLevel == "info" &&
+					c.syncInterval == time.Minute && c.folderIDs() == nil
 			},
 		},
 		{
@@ -166,6 +217,19 @@ func TestParseConfig(t *testing.T) {
 			args: []string{"--sim-images", "7", "--addr", ":9999"},
 			env:  map[string]string{"IMAGEDASH_SIM_IMAGES": "42", "IMAGEDASH_ADDR": ":1"},
 			want: func(c config) bool { return c.simImages == 7 && c.addr == ":9999" },
+		},
+		{
+			name: "sync interval and folders",
+			args: []string{"--folder", " f1, ,f2 "},
+			env:  map[string]string{"IMAGEDASH_SYNC_INTERVAL": "15s"},
+			want: func(c config) bool {
+				return c.syncInterval == 15*time.Second && strings.Join(c.folderIDs(), "|") == "f1|f2"
+			},
+		},
+		{
+			name:    "sync interval too short",
+			args:    []string{"--sync-interval", "10ms"},
+			wantErr: "--sync-interval 10ms: must be at least 1s",
 		},
 		{
 			name:    "bad env value",
@@ -208,7 +272,7 @@ func TestUsageNamesEnvTwins(t *testing.T) {
 	if err == nil {
 		t.Fatal("-h: no error")
 	}
-	for _, want := range []string{"$IMAGEDASH_ADDR", "$IMAGEDASH_SIM_IMAGES", "$IMAGEDASH_METADATA_CREDENTIALS"} {
+	for _, want := range []string{"$IMAGEDASH_ADDR", "$IMAGEDASH_SIM_IMAGES", "$IMAGEDASH_METADATA_CREDENTIALS", "$IMAGEDASH_SYNC_INTERVAL"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("usage does not mention %s:\n%s", want, b.String())
 		}

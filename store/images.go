@@ -1,0 +1,579 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/imagedash/imagedash/cloud"
+)
+
+// Changes counts what a ReplaceFolderImages did to the cache.
+type Changes struct {
+	Added     int // new to the folder (including images moved in from another folder)
+	Updated   int // present before, with some field changed
+	Removed   int // in the cache, missing from the listing
+	Unchanged int // present before and equal: not written
+}
+
+// imageCols are the columns scanImage reads, in its order, for the alias i.
+const imageCols = `i.service, i.id, i.folder_id, i.name, i.description, i.family, i.status, i.os,
+	i.size, i.storage_size, i.min_disk_size, i.product_ids, i.pooled, i.hardware_generation,
+	i.checksum, i.created_at, i.labels`
+
+// The statements of an imageWriter. images, image_labels and images_fts
+// change together, in the caller's transaction.
+const (
+	insertImageSQL = `INSERT INTO images (service, id, folder_id, name, description, family, status, os,
+	size, storage_size, min_disk_size, product_ids, pooled, hardware_generation, checksum,
+	created_at, labels, fingerprint, synced_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (service, id) DO NOTHING`
+	// updateImageSQL takes the same arguments as insertImageSQL, then doc;
+	// service and id are not written (they are the doc's key).
+	updateImageSQL = `UPDATE images SET folder_id = ?3, name = ?4, description = ?5, family = ?6,
+	status = ?7, os = ?8, size = ?9, storage_size = ?10, min_disk_size = ?11, product_ids = ?12,
+	pooled = ?13, hardware_generation = ?14, checksum = ?15, created_at = ?16, labels = ?17,
+	fingerprint = ?18, synced_at = ?19
+WHERE doc = ?20`
+	findImageSQL   = `SELECT doc FROM images WHERE service = ? AND id = ?`
+	deleteImageSQL = `DELETE FROM images WHERE doc = ?`
+	insertFTSSQL   = `INSERT INTO images_fts (rowid, name, description, id, family, labels, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	deleteFTSSQL   = `DELETE FROM images_fts WHERE rowid = ?`
+	// OR IGNORE: a multi-row INSERT that may abort half-way opens a statement
+	// savepoint, at which FTS5 flushes its pending terms to disk (a JSON
+	// object has no duplicate keys, so nothing is ignored).
+	insertLabelSQL = `INSERT OR IGNORE INTO image_labels (service, image_id, key, value)
+SELECT ?1, ?2, key, value FROM json_each(?3)`
+	deleteLabelSQL = `DELETE FROM image_labels WHERE service = ? AND image_id = ?`
+)
+
+// imageWriter writes images with their labels and search text through
+// statements prepared once per transaction.
+//
+// FTS5 keeps the terms of a transaction in memory, but flushes them to a
+// new on-disk segment (and merges segments) whenever a write's rowid is
+// lower than the previous write's, or equal after an insert. So a batch
+// must touch images_fts in ascending doc order, a doc's delete before its
+// insert: update and remove existing rows by ascending doc, then insert
+// new rows (whose docs are higher than any).
+type imageWriter struct {
+	ctx                                     context.Context
+	find, insert, update, del               *sql.Stmt
+	ftsInsert, ftsDelete, labIns, labDelete *sql.Stmt
+}
+
+func newImageWriter(ctx context.Context, tx *sql.Tx) (*imageWriter, error) {
+	w := &imageWriter{ctx: ctx}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&w.find, findImageSQL}, {&w.insert, insertImageSQL}, {&w.update, updateImageSQL},
+		{&w.del, deleteImageSQL}, {&w.ftsInsert, insertFTSSQL}, {&w.ftsDelete, deleteFTSSQL},
+		{&w.labIns, insertLabelSQL}, {&w.labDelete, deleteLabelSQL},
+	} {
+		st, err := tx.PrepareContext(ctx, p.sql)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		*p.stmt = st
+	}
+	return w, nil
+}
+
+// Close closes the prepared statements.
+func (w *imageWriter) Close() {
+	for _, st := range []*sql.Stmt{w.find, w.insert, w.update, w.del, w.ftsInsert, w.ftsDelete, w.labIns, w.labDelete} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// doc finds the row of an image key; ok is false when it is not cached.
+func (w *imageWriter) doc(svc cloud.Service, id string) (doc int64, ok bool, err error) {
+	err = w.find.QueryRowContext(w.ctx, string(svc), id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return doc, err == nil, err
+}
+
+// put writes r over row doc when exists, else as a new row.
+func (w *imageWriter) put(r imageRow, at time.Time, doc int64, exists bool) error {
+	e, err := r.encode()
+	if err != nil {
+		return err
+	}
+	args := r.args(e, at)
+	if !exists {
+		res, err := w.insert.ExecContext(w.ctx, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			if doc, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			return w.index(doc, r, e)
+		}
+		// The key is cached after all (the caller did not look): update it.
+		if doc, exists, err = w.doc(r.img.Service, r.img.ID); err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("image %q: insert conflicted with no row", r.img.ID)
+		}
+	}
+	if _, err := w.update.ExecContext(w.ctx, append(args, doc)...); err != nil {
+		return err
+	}
+	if err := w.unindex(doc, r.img.Service, r.img.ID); err != nil {
+		return err
+	}
+	return w.index(doc, r, e)
+}
+
+// index writes the search text and labels of r, the image of row doc.
+func (w *imageWriter) index(doc int64, r imageRow, e encodedImage) error {
+	i := r.img
+	if _, err := w.ftsInsert.ExecContext(w.ctx, doc, i.Name, i.Description, i.ID, i.Family,
+		r.labelText(), attrsText(i)); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	if len(i.Labels) > 0 {
+		if _, err := w.labIns.ExecContext(w.ctx, string(i.Service), i.ID, e.labels); err != nil {
+			return fmt.Errorf("labels: %w", err)
+		}
+	}
+	return nil
+}
+
+// unindex deletes the search text and labels of row doc, the image svc/id.
+func (w *imageWriter) unindex(doc int64, svc cloud.Service, id string) error {
+	if _, err := w.ftsDelete.ExecContext(w.ctx, doc); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	if _, err := w.labDelete.ExecContext(w.ctx, string(svc), id); err != nil {
+		return fmt.Errorf("labels: %w", err)
+	}
+	return nil
+}
+
+// remove deletes row doc, the image svc/id.
+func (w *imageWriter) remove(doc int64, svc cloud.Service, id string) error {
+	if _, err := w.del.ExecContext(w.ctx, doc); err != nil {
+		return err
+	}
+	return w.unindex(doc, svc, id)
+}
+
+// imageRow is an image on its way to the images table, with the
+// fingerprint that tells whether the cached row differs.
+type imageRow struct {
+	img         cloud.Image
+	fingerprint int64
+}
+
+func newImageRow(img cloud.Image) imageRow {
+	return imageRow{img: img, fingerprint: fingerprint(img)}
+}
+
+// fingerprint is a 64-bit FNV-1a of every stored field of img (labels by
+// key), each length-prefixed, so that a changed field (almost surely)
+// changes it. Computing it costs no JSON: most rows of a sync are
+// unchanged and never encoded.
+func fingerprint(img cloud.Image) int64 {
+	h := fnv.New64a()
+	var buf [8]byte
+	num := func(v int64) {
+		binary.LittleEndian.PutUint64(buf[:], uint64(v))
+		h.Write(buf[:])
+	}
+	str := func(s string) {
+		num(int64(len(s)))
+		io.WriteString(h, s)
+	}
+	str(string(img.Service))
+	str(img.ID)
+	str(img.FolderID)
+	str(img.Name)
+	str(img.Description)
+	str(img.Family)
+	str(img.Status)
+	str(img.OS)
+	num(img.Size)
+	num(img.StorageSize)
+	num(img.MinDiskSize)
+	num(int64(len(img.ProductIDs)))
+	for _, p := range img.ProductIDs {
+		str(p)
+	}
+	num(b2i(img.Pooled))
+	str(img.HardwareGeneration)
+	str(img.Checksum)
+	num(ms(img.CreatedAt))
+	num(int64(len(img.Labels)))
+	for _, k := range slices.Sorted(maps.Keys(img.Labels)) {
+		str(k)
+		str(img.Labels[k])
+	}
+	return int64(h.Sum64())
+}
+
+// encodedImage is an imageRow's JSON columns.
+type encodedImage struct {
+	productIDs string // JSON array
+	labels     string // JSON object, keys sorted
+}
+
+func (r imageRow) encode() (encodedImage, error) {
+	e := encodedImage{productIDs: "[]", labels: "{}"}
+	if len(r.img.ProductIDs) > 0 {
+		b, err := json.Marshal(r.img.ProductIDs)
+		if err != nil {
+			return e, err
+		}
+		e.productIDs = string(b)
+	}
+	if len(r.img.Labels) > 0 {
+		b, err := json.Marshal(r.img.Labels)
+		if err != nil {
+			return e, err
+		}
+		e.labels = string(b)
+	}
+	return e, nil
+}
+
+// args binds r to insertImageSQL.
+func (r imageRow) args(e encodedImage, syncedAt time.Time) []any {
+	i := r.img
+	return []any{string(i.Service), i.ID, i.FolderID, i.Name, i.Description, i.Family, i.Status, i.OS,
+		i.Size, i.StorageSize, i.MinDiskSize, e.productIDs, b2i(i.Pooled), i.HardwareGeneration,
+		i.Checksum, ms(i.CreatedAt), e.labels, r.fingerprint, ms(syncedAt)}
+}
+
+// labelText is the labels as the search index sees them: "k=v k2=v2", by key.
+func (r imageRow) labelText() string {
+	keys := slices.Sorted(maps.Keys(r.img.Labels))
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(r.img.Labels[k])
+	}
+	return b.String()
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanImage reads the imageCols of one row, followed by extra destinations.
+func scanImage(sc scanner, extra ...any) (cloud.Image, error) {
+	var (
+		img               cloud.Image
+		svc, pids, labels string
+		createdAt         int64
+	)
+	dest := append([]any{&svc, &img.ID, &img.FolderID, &img.Name, &img.Description, &img.Family,
+		&img.Status, &img.OS, &img.Size, &img.StorageSize, &img.MinDiskSize, &pids, &img.Pooled,
+		&img.HardwareGeneration, &img.Checksum, &createdAt, &labels}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return img, err
+	}
+	img.Service = cloud.Service(svc)
+	img.CreatedAt = fromMS(createdAt)
+	if pids != "[]" && pids != "" {
+		if err := json.Unmarshal([]byte(pids), &img.ProductIDs); err != nil {
+			return img, fmt.Errorf("image %s: product_ids: %w", img.ID, err)
+		}
+	}
+	if labels != "{}" && labels != "" {
+		if err := json.Unmarshal([]byte(labels), &img.Labels); err != nil {
+			return img, fmt.Errorf("image %s: labels: %w", img.ID, err)
+		}
+	}
+	return img, nil
+}
+
+// checkImage reports an image the cache cannot key.
+func checkImage(img cloud.Image) error {
+	switch {
+	case !img.Service.Valid():
+		return fmt.Errorf("image %q: %w: unknown service %q", img.ID, ErrInvalid, img.Service)
+	case img.ID == "":
+		return fmt.Errorf("%w: image without an id", ErrInvalid)
+	case img.FolderID == "":
+		return fmt.Errorf("image %q: %w: no folder id", img.ID, ErrInvalid)
+	}
+	return nil
+}
+
+// ReplaceFolderImages makes the cached images of one folder of one service
+// equal to imgs, a complete listing taken at at, in one transaction: new
+// images are inserted, changed ones updated, missing ones deleted; rows
+// that did not change are not written. An image whose Service or FolderID
+// is empty is taken as svc's and folderID's; one of another service or
+// folder is an ErrInvalid. When an id occurs twice the last one wins.
+func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, folderID string, imgs []cloud.Image, at time.Time) (Changes, error) {
+	var ch Changes
+	if !svc.Valid() || folderID == "" {
+		return ch, fmt.Errorf("store: replace folder images: %w: service %q, folder %q", ErrInvalid, svc, folderID)
+	}
+	// Encode outside the transaction: the writer lock is held only for SQL.
+	rows := make([]imageRow, 0, len(imgs))
+	index := make(map[string]int, len(imgs))
+	for _, img := range imgs {
+		if img.Service == "" {
+			img.Service = svc
+		}
+		if img.FolderID == "" {
+			img.FolderID = folderID
+		}
+		if img.Service != svc || img.FolderID != folderID {
+			return ch, fmt.Errorf("store: replace folder images of %s/%s: %w: image %q is of %s/%s",
+				svc, folderID, ErrInvalid, img.ID, img.Service, img.FolderID)
+		}
+		if err := checkImage(img); err != nil {
+			return ch, fmt.Errorf("store: replace folder images: %w", err)
+		}
+		r := newImageRow(img)
+		if i, ok := index[img.ID]; ok {
+			rows[i] = r
+			continue
+		}
+		index[img.ID] = len(rows)
+		rows = append(rows, r)
+	}
+
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		ch = Changes{}
+		have, err := folderRows(ctx, tx, svc, folderID)
+		if err != nil {
+			return fmt.Errorf("read folder: %w", err)
+		}
+		// Sort the work out first (see imageWriter on the order).
+		type change struct {
+			doc int64
+			row *imageRow // nil: remove
+			id  string
+		}
+		var (
+			changes []change
+			added   []*imageRow
+		)
+		for i := range rows {
+			r := &rows[i]
+			old, ok := have[r.img.ID]
+			delete(have, r.img.ID)
+			switch {
+			case !ok:
+				added = append(added, r)
+			case old.fingerprint == r.fingerprint:
+				ch.Unchanged++
+			default:
+				ch.Updated++
+				changes = append(changes, change{doc: old.doc, row: r})
+			}
+		}
+		for id, old := range have {
+			ch.Removed++
+			changes = append(changes, change{doc: old.doc, id: id})
+		}
+		ch.Added = len(added)
+		// New to this folder, but maybe cached in another: those move here.
+		moved, err := cachedDocs(ctx, tx, svc, added)
+		if err != nil {
+			return fmt.Errorf("find moved images: %w", err)
+		}
+		if len(moved) > 0 {
+			fresh := added[:0]
+			for _, r := range added {
+				if doc, ok := moved[r.img.ID]; ok {
+					changes = append(changes, change{doc: doc, row: r})
+					continue
+				}
+				fresh = append(fresh, r)
+			}
+			added = fresh
+		}
+		slices.SortFunc(changes, func(a, b change) int { return cmp.Compare(a.doc, b.doc) })
+
+		w, err := newImageWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		for _, c := range changes {
+			if c.row == nil {
+				if err := w.remove(c.doc, svc, c.id); err != nil {
+					return fmt.Errorf("delete image %q: %w", c.id, err)
+				}
+				continue
+			}
+			if err := w.put(*c.row, at, c.doc, true); err != nil {
+				return fmt.Errorf("write image %q: %w", c.row.img.ID, err)
+			}
+		}
+		for _, r := range added {
+			if err := w.put(*r, at, 0, false); err != nil {
+				return fmt.Errorf("write image %q: %w", r.img.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Changes{}, fmt.Errorf("store: replace images of %s/%s: %w", svc, folderID, err)
+	}
+	return ch, nil
+}
+
+// cachedRow is what ReplaceFolderImages needs of a cached image.
+type cachedRow struct {
+	doc         int64
+	fingerprint int64
+}
+
+// folderRows maps the ids of a folder's cached images to their rows.
+func folderRows(ctx context.Context, tx *sql.Tx, svc cloud.Service, folderID string) (map[string]cachedRow, error) {
+	rows, err := tx.QueryContext(ctx,
+		`SELECT id, doc, fingerprint FROM images WHERE service = ? AND folder_id = ?`, string(svc), folderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := make(map[string]cachedRow)
+	for rows.Next() {
+		var (
+			id string
+			r  cachedRow
+		)
+		if err := rows.Scan(&id, &r.doc, &r.fingerprint); err != nil {
+			return nil, err
+		}
+		m[id] = r
+	}
+	return m, rows.Err()
+}
+
+// cachedDocs maps the ids of rows that are cached (in any folder of svc)
+// to their docs, in one statement.
+func cachedDocs(ctx context.Context, tx *sql.Tx, svc cloud.Service, rows []*imageRow) (map[string]int64, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.img.ID
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	// CROSS JOIN keeps json_each outside: parsed once, one look-up an id.
+	res, err := tx.QueryContext(ctx, `SELECT i.id, i.doc FROM json_each(?) j
+CROSS JOIN images i ON i.service = ? AND i.id = j.value`, string(b), string(svc))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	m := make(map[string]int64)
+	for res.Next() {
+		var (
+			id  string
+			doc int64
+		)
+		if err := res.Scan(&id, &doc); err != nil {
+			return nil, err
+		}
+		m[id] = doc
+	}
+	return m, res.Err()
+}
+
+// UpsertImage writes one image (after an operation finished, say), moving
+// it to its folder if it was cached in another.
+func (s *Store) UpsertImage(ctx context.Context, img cloud.Image) error {
+	if err := checkImage(img); err != nil {
+		return fmt.Errorf("store: upsert image: %w", err)
+	}
+	r := newImageRow(img)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		w, err := newImageWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		doc, ok, err := w.doc(img.Service, img.ID)
+		if err != nil {
+			return err
+		}
+		return w.put(r, s.now(), doc, ok)
+	})
+	if err != nil {
+		return fmt.Errorf("store: upsert image %s/%s: %w", img.Service, img.ID, err)
+	}
+	return nil
+}
+
+// DeleteImage removes one image from the cache. Removing an image that is
+// not cached is not an error: the cache already says what it should.
+func (s *Store) DeleteImage(ctx context.Context, svc cloud.Service, id string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		w, err := newImageWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		doc, ok, err := w.doc(svc, id)
+		if err != nil || !ok {
+			return err
+		}
+		return w.remove(doc, svc, id)
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete image %s/%s: %w", svc, id, err)
+	}
+	return nil
+}
+
+// Image is one cached image, or an error matching ErrNotFound.
+func (s *Store) Image(ctx context.Context, svc cloud.Service, id string) (cloud.Image, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+imageCols+` FROM images i WHERE i.service = ? AND i.id = ?`,
+		string(svc), id)
+	img, err := scanImage(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cloud.Image{}, fmt.Errorf("store: image %s/%s: %w", svc, id, ErrNotFound)
+	}
+	if err != nil {
+		return cloud.Image{}, fmt.Errorf("store: image %s/%s: %w", svc, id, err)
+	}
+	return img, nil
+}

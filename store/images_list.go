@@ -1,0 +1,552 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/imagedash/imagedash/cloud"
+)
+
+// Page sizes: DefaultLimit when ImageQuery.Limit is not set, never more
+// than MaxLimit.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// ImageQuery selects, orders and pages cached images. Filters of different
+// fields are ANDed; the values of one list field are ORed.
+type ImageQuery struct {
+	Service cloud.Service
+	// FolderIDs limits the images to these folders; empty means all.
+	FolderIDs []string
+	// Text is what the person typed in the search box: every word must
+	// occur in the name, description, id, family or labels ("key=value"),
+	// the last word as a prefix. Any text is safe; punctuation is ignored.
+	Text     string
+	Statuses []string
+	Families []string
+	OS       string
+	Labels   []LabelFilter
+	// Sort is one of name, id, family, status, os, size, min_disk_size,
+	// created_at ("" is name). Ties are broken by id, in the same direction.
+	Sort string
+	Desc bool
+	// Limit is the page size, 1..MaxLimit; 0 or less means DefaultLimit,
+	// more than MaxLimit means MaxLimit.
+	Limit int
+	// After is ImagePage.Next of the previous page; Before is ImagePage.Prev
+	// of the next one. At most one is set; neither means the first page.
+	After  string
+	Before string
+}
+
+// LabelFilter keeps images with label Key equal to Value, or with label
+// Key at all when AnyValue is set.
+type LabelFilter struct {
+	Key      string
+	Value    string
+	AnyValue bool
+}
+
+// ImagePage is one page of an ImageQuery.
+type ImagePage struct {
+	Images []cloud.Image
+	// Total counts every image that matches the filters, on all pages.
+	Total int
+	// Next and Prev are the cursors of the pages after and before this one
+	// (for ImageQuery.After and Before); "" when there is none.
+	Next, Prev string
+}
+
+// FacetCount is how many images have one value of a field.
+type FacetCount struct {
+	Value string
+	Count int
+}
+
+// Facets are the counts of images per status and per family (the 30
+// largest families; images without a family are not counted) for a query,
+// each computed without the query's own filter on that field, so the
+// counts say what choosing another value would give.
+type Facets struct {
+	Statuses []FacetCount
+	Families []FacetCount
+}
+
+// maxFamilyFacets is how many families Facets returns.
+const maxFamilyFacets = 30
+
+// FamilySummary is one image family.
+type FamilySummary struct {
+	Family string
+	Count  int
+	// Latest is the newest READY (or ACTIVE) image of the family, or the
+	// newest image when none is ready.
+	Latest cloud.Image
+}
+
+// sortColumn is a column ImageQuery.Sort may name.
+type sortColumn struct {
+	name    string
+	numeric bool
+}
+
+// sortColumnOf maps a Sort to its column.
+func sortColumnOf(sort string) (sortColumn, bool) {
+	switch sort {
+	case "", "name":
+		return sortColumn{name: "name"}, true
+	case "id", "family", "status", "os":
+		return sortColumn{name: sort}, true
+	case "size", "min_disk_size", "created_at":
+		return sortColumn{name: sort, numeric: true}, true
+	}
+	return sortColumn{}, false
+}
+
+// ValidSort reports whether sort is a value ImageQuery.Sort accepts.
+func ValidSort(sort string) bool {
+	_, ok := sortColumnOf(sort)
+	return ok
+}
+
+// value is img's value in the column, as stored.
+func (c sortColumn) value(img cloud.Image) any {
+	switch c.name {
+	case "name":
+		return img.Name
+	case "family":
+		return img.Family
+	case "status":
+		return img.Status
+	case "os":
+		return img.OS
+	case "size":
+		return img.Size
+	case "min_disk_size":
+		return img.MinDiskSize
+	case "created_at":
+		return ms(img.CreatedAt)
+	}
+	return nil // id: the cursor's id is the value
+}
+
+// where is a conjunction of SQL conditions with their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// in adds "expr IN (?, ...)" for vals.
+func (w *where) in(expr string, vals []string) {
+	ph := strings.Repeat("?, ", len(vals))
+	ph = ph[:len(ph)-2]
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	w.add(expr+" IN ("+ph+")", args...)
+}
+
+// sql is the WHERE clause.
+func (w where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// with is a copy of w with one more condition.
+func (w where) with(cond string, args ...any) where {
+	return where{
+		conds: append(slices.Clip(w.conds), cond),
+		args:  append(slices.Clip(w.args), args...),
+	}
+}
+
+// facet names a filter that Facets leaves out.
+type facet int
+
+const (
+	noFacet facet = iota
+	statusFacet
+	familyFacet
+)
+
+// check validates q and returns its sort column and page size.
+func (q ImageQuery) check() (sortColumn, int, error) {
+	if !q.Service.Valid() {
+		return sortColumn{}, 0, fmt.Errorf("%w: unknown service %q", ErrInvalid, q.Service)
+	}
+	col, ok := sortColumnOf(q.Sort)
+	if !ok {
+		return col, 0, fmt.Errorf("%w: cannot sort by %q", ErrInvalid, q.Sort)
+	}
+	for _, l := range q.Labels {
+		if l.Key == "" {
+			return col, 0, fmt.Errorf("%w: label filter without a key", ErrInvalid)
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	return col, min(limit, MaxLimit), nil
+}
+
+// defaultFTSDriveMax is the number of matching rows up to which a page of
+// a text search is read from the search index (textDrive: look up every
+// match, sort them) rather than by walking the sort column's index and
+// testing each row against the matches (textSet). The walk costs about
+// limit × rows/matches steps, the look-ups one step a match: with 100 000
+// images the walk wins past a couple of thousand matches.
+const defaultFTSDriveMax = 2000
+
+// selection is the FROM and WHERE of a query over images (alias i).
+type selection struct {
+	from  string
+	where where
+}
+
+// sql is "FROM ... WHERE ...".
+func (sel selection) sql() string { return " FROM " + sel.from + sel.where.sql() }
+
+// textPlan is how a query uses the search index when q has text.
+type textPlan int
+
+const (
+	// textSet: the matches are a set each row read from an images index
+	// is tested against (good when most rows match).
+	textSet textPlan = iota
+	// textDrive: the search index drives, one look-up per match (good
+	// when few rows match).
+	textDrive
+	// textRow: each row is tested on its own (for a query of one row).
+	textRow
+)
+
+// selection is the rows of q, without the filter of skip, with text
+// matched as plan says.
+func (q ImageQuery) selection(skip facet, plan textPlan) selection {
+	sel := selection{from: "images i"}
+	w := &sel.where
+	if m := q.ftsText(); m != "" {
+		switch plan {
+		case textDrive:
+			sel.from = "images_fts f CROSS JOIN images i ON i.doc = f.rowid"
+			w.add("f.images_fts MATCH ?", m)
+		case textRow:
+			w.add("EXISTS (SELECT 1 FROM images_fts WHERE images_fts MATCH ? AND rowid = i.doc)", m)
+		default:
+			w.add("i.doc IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)", m)
+		}
+	}
+	w.add("i.service = ?", string(q.Service))
+	if len(q.FolderIDs) > 0 {
+		w.in("i.folder_id", q.FolderIDs)
+	}
+	if len(q.Statuses) > 0 && skip != statusFacet {
+		w.in("i.status", q.Statuses)
+	}
+	if len(q.Families) > 0 && skip != familyFacet {
+		w.in("i.family", q.Families)
+	}
+	if q.OS != "" {
+		w.add("i.os = ?", q.OS)
+	}
+	for _, l := range q.Labels {
+		if l.AnyValue {
+			w.add(`i.id IN (SELECT l.image_id FROM image_labels l WHERE l.service = ? AND l.key = ?)`,
+				string(q.Service), l.Key)
+			continue
+		}
+		w.add(`i.id IN (SELECT l.image_id FROM image_labels l WHERE l.service = ? AND l.key = ? AND l.value = ?)`,
+			string(q.Service), l.Key, l.Value)
+	}
+	return sel
+}
+
+// rowKey is the (sort value, id) of a row, where a page starts or ends.
+type rowKey struct {
+	value any
+	id    string
+}
+
+// order is a direction of the keyset (col, id).
+type order struct {
+	col  sortColumn
+	desc bool
+}
+
+// by is the ORDER BY.
+func (o order) by() string {
+	dir := " ASC"
+	if o.desc {
+		dir = " DESC"
+	}
+	if o.col.name == "id" {
+		return "i.id" + dir
+	}
+	return "i." + o.col.name + dir + ", i.id" + dir
+}
+
+// after is the condition "the row comes after k in this order"; orEqual
+// includes k itself.
+func (o order) after(k rowKey, orEqual bool) (string, []any) {
+	op := ">"
+	if o.desc {
+		op = "<"
+	}
+	if orEqual {
+		op += "="
+	}
+	if o.col.name == "id" {
+		return "i.id " + op + " ?", []any{k.id}
+	}
+	return "(i." + o.col.name + ", i.id) " + op + " (?, ?)", []any{k.value, k.id}
+}
+
+// reverse is the opposite order.
+func (o order) reverse() order { return order{o.col, !o.desc} }
+
+// Images is one page of the cached images that match q, in q's order.
+// Paging is by keyset on (sort column, id): each page starts after (or
+// ends before) the key in its cursor, so a deep page costs what the first
+// one does and rows written between two pages are neither repeated nor
+// skipped. A cursor not made for q's sort order is an ErrBadCursor.
+//
+// In one read transaction: the count (by FTS5 alone when there is text),
+// the page, and, after a cursor, whether rows lie on its other side (for
+// Prev or Next).
+func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
+	var page ImagePage
+	col, limit, err := q.check()
+	if err != nil {
+		return page, fmt.Errorf("store: list images: %w", err)
+	}
+	if q.After != "" && q.Before != "" {
+		return page, fmt.Errorf("store: list images: %w: both after and before", ErrBadCursor)
+	}
+	var key *rowKey
+	for _, c := range []string{q.After, q.Before} {
+		if c == "" {
+			continue
+		}
+		v, id, err := parseCursor(c, col, q.Desc)
+		if err != nil {
+			return page, fmt.Errorf("store: list images: %w", err)
+		}
+		key = &rowKey{value: v, id: id}
+	}
+	shown := order{col, q.Desc}
+	// walk is the order rows are read in: backwards for a Before page.
+	walk := shown
+	if q.Before != "" {
+		walk = shown.reverse()
+	}
+	cursorOf := func(img cloud.Image) string { return makeCursor(col, q.Desc, col.value(img), img.ID) }
+
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if err := countImages(ctx, tx, q, &page.Total); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		plan := textSet
+		if page.Total <= s.ftsDriveMax {
+			plan = textDrive
+		}
+		sel := q.selection(noFacet, plan)
+		if key != nil {
+			cond, args := walk.after(*key, false)
+			sel.where = sel.where.with(cond, args...)
+		}
+		rows, err := queryImages(ctx, tx,
+			`SELECT `+imageCols+sel.sql()+` ORDER BY `+walk.by()+` LIMIT ?`,
+			append(sel.where.args, limit+1)...)
+		if err != nil {
+			return err
+		}
+		more := len(rows) > limit
+		if more {
+			rows = rows[:limit]
+		}
+		// The cursors at the two ends of the walk.
+		var back, ahead string
+		if more {
+			ahead = cursorOf(rows[len(rows)-1])
+		}
+		if key != nil {
+			behind, err := anyBehind(ctx, tx, q, walk, *key)
+			if err != nil {
+				return fmt.Errorf("probe: %w", err)
+			}
+			switch {
+			case !behind:
+			case len(rows) > 0:
+				back = cursorOf(rows[0])
+			default:
+				back = makeCursor(col, q.Desc, key.value, key.id)
+			}
+		}
+		if q.Before == "" {
+			page.Images, page.Prev, page.Next = rows, back, ahead
+			return nil
+		}
+		slices.Reverse(rows)
+		page.Images, page.Prev, page.Next = rows, ahead, back
+		return nil
+	})
+	if err != nil {
+		return ImagePage{}, fmt.Errorf("store: list images: %w", err)
+	}
+	return page, nil
+}
+
+// countImages counts the rows of q. With text, FTS5 counts alone: the
+// MATCH expression carries every filter as attrs tokens, so no row is
+// visited; otherwise the narrowest index does.
+func countImages(ctx context.Context, tx *sql.Tx, q ImageQuery, n *int) error {
+	if m := q.ftsFiltered(); m != "" {
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM images_fts WHERE images_fts MATCH ?`, m).Scan(n)
+	}
+	sel := q.selection(noFacet, textSet)
+	return tx.QueryRowContext(ctx, `SELECT count(*)`+sel.sql(), sel.where.args...).Scan(n)
+}
+
+// anyBehind reports whether a row of q lies at or behind key in the walk
+// order: the row of the key itself (the common case, one look-up), or
+// else any row before it.
+func anyBehind(ctx context.Context, tx *sql.Tx, q ImageQuery, walk order, key rowKey) (bool, error) {
+	back := walk.reverse()
+	exists := func(sel selection) (bool, error) {
+		var ok bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1`+sel.sql()+`)`, sel.where.args...).Scan(&ok)
+		return ok, err
+	}
+	// The key's own row, if it still matches and has not moved ahead.
+	sel := q.selection(noFacet, textRow)
+	cond, args := back.after(key, true)
+	sel.where = sel.where.with("i.id = ?", key.id).with(cond, args...)
+	if ok, err := exists(sel); ok || err != nil {
+		return ok, err
+	}
+	sel = q.selection(noFacet, textSet)
+	cond, args = back.after(key, false)
+	sel.where = sel.where.with(cond, args...)
+	return exists(sel)
+}
+
+// queryImages reads the images a query of imageCols returns.
+func queryImages(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]cloud.Image, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var imgs []cloud.Image
+	for rows.Next() {
+		img, err := scanImage(rows)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, rows.Err()
+}
+
+// Facets counts the images matching q per status and per family, each
+// without q's own filter on that field. Sort, paging and cursors are ignored.
+func (s *Store) Facets(ctx context.Context, q ImageQuery) (Facets, error) {
+	var f Facets
+	q.After, q.Before, q.Sort = "", "", ""
+	if _, _, err := q.check(); err != nil {
+		return f, fmt.Errorf("store: facets: %w", err)
+	}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		sel := q.selection(statusFacet, textDrive)
+		f.Statuses, err = facetCounts(ctx, tx,
+			`SELECT i.status, count(*)`+sel.sql()+` GROUP BY i.status ORDER BY count(*) DESC, i.status`,
+			sel.where.args)
+		if err != nil {
+			return fmt.Errorf("statuses: %w", err)
+		}
+		sel = q.selection(familyFacet, textDrive)
+		sel.where = sel.where.with("i.family <> ''")
+		f.Families, err = facetCounts(ctx, tx,
+			`SELECT i.family, count(*)`+sel.sql()+` GROUP BY i.family ORDER BY count(*) DESC, i.family LIMIT ?`,
+			append(sel.where.args, maxFamilyFacets))
+		if err != nil {
+			return fmt.Errorf("families: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Facets{}, fmt.Errorf("store: facets: %w", err)
+	}
+	return f, nil
+}
+
+func facetCounts(ctx context.Context, tx *sql.Tx, query string, args []any) ([]FacetCount, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var fs []FacetCount
+	for rows.Next() {
+		var fc FacetCount
+		if err := rows.Scan(&fc.Value, &fc.Count); err != nil {
+			return nil, err
+		}
+		fs = append(fs, fc)
+	}
+	return fs, rows.Err()
+}
+
+// Families summarises the image families of a service in some folders
+// (all when folderIDs is empty), by family name.
+func (s *Store) Families(ctx context.Context, svc cloud.Service, folderIDs []string) ([]FamilySummary, error) {
+	if !svc.Valid() {
+		return nil, fmt.Errorf("store: families: %w: unknown service %q", ErrInvalid, svc)
+	}
+	sel := ImageQuery{Service: svc, FolderIDs: folderIDs}.selection(noFacet, textSet)
+	sel.where = sel.where.with("i.family <> ''")
+	query := `SELECT ` + imageCols + `, n FROM (
+	SELECT i.*,
+		count(*) OVER (PARTITION BY i.family) AS n,
+		row_number() OVER (PARTITION BY i.family
+			ORDER BY i.status IN ('READY', 'ACTIVE') DESC, i.created_at DESC, i.id DESC) AS rn` +
+		sel.sql() + `
+) AS i WHERE rn = 1 ORDER BY i.family`
+	var out []FamilySummary
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, sel.where.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var fs FamilySummary
+			img, err := scanImage(rows, &fs.Count)
+			if err != nil {
+				return err
+			}
+			fs.Family, fs.Latest = img.Family, img
+			out = append(out, fs)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: families of %s: %w", svc, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,442 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imagedash/imagedash/cloud"
+)
+
+func TestImageRoundTrip(t *testing.T) {
+	s := fixtureStore(t)
+	ctx := context.Background()
+	for _, want := range fixtureImages() {
+		t.Run(string(want.Service)+"/"+want.ID, func(t *testing.T) {
+			got, err := s.Image(ctx, want.Service, want.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Labels) == 0 {
+				want.Labels = nil
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Image(%s, %s) =\n%+v\nwant\n%+v", want.Service, want.ID, got, want)
+			}
+		})
+	}
+}
+
+func TestImageNotFound(t *testing.T) {
+	s := fixtureStore(t)
+	tests := []struct {
+		svc cloud.Service
+		id  string
+	}{
+		{cloud.Compute, "nope"},
+		{cloud.Desktop, "fd8a01"}, // a Compute id
+		{cloud.Compute, ""},
+	}
+	for _, tt := range tests {
+		got, err := s.Image(context.Background(), tt.svc, tt.id)
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("Image(%s, %q) = %+v, %v; want ErrNotFound", tt.svc, tt.id, got, err)
+		}
+	}
+}
+
+// counts returns the number of rows of images, image_labels and images_fts.
+func counts(t *testing.T, s *Store) (images, labels, fts int) {
+	t.Helper()
+	for _, c := range []struct {
+		n     *int
+		query string
+	}{
+		{&images, `SELECT count(*) FROM images`},
+		{&labels, `SELECT count(*) FROM image_labels`},
+		{&fts, `SELECT count(*) FROM images_fts`},
+	} {
+		if err := s.r.QueryRow(c.query).Scan(c.n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return
+}
+
+func TestReplaceFolderImages(t *testing.T) {
+	ctx := context.Background()
+	s := fixtureStore(t)
+	at := day(8, 1)
+	base := genImages(cloud.Compute, []string{"b1g-c"}, 50)
+
+	changed := func(imgs []cloud.Image, f func(i int, img *cloud.Image) bool) []cloud.Image {
+		var out []cloud.Image
+		for i, img := range imgs {
+			if f(i, &img) {
+				out = append(out, img)
+			}
+		}
+		return out
+	}
+	steps := []struct {
+		name string
+		give []cloud.Image
+		want Changes
+	}{
+		{"first sync adds all", base, Changes{Added: 50}},
+		{"same listing writes nothing", base, Changes{Unchanged: 50}},
+		{"status, labels and name changes update", changed(base, func(i int, img *cloud.Image) bool {
+			switch i % 10 {
+			case 1:
+				img.Status = "DELETING"
+			case 2:
+				img.Labels = map[string]string{"env": "moved"}
+			case 3:
+				img.Name += "-renamed"
+			}
+			return true
+		}), Changes{Updated: 15, Unchanged: 35}},
+		{"missing ones are removed", changed(base, func(i int, img *cloud.Image) bool { return i >= 20 }),
+			Changes{Updated: 9, Removed: 20, Unchanged: 21}},
+		{"empty listing removes all", nil, Changes{Removed: 30}},
+		{"and back", base, Changes{Added: 50}},
+	}
+	for _, st := range steps {
+		got, err := s.ReplaceFolderImages(ctx, cloud.Compute, "b1g-c", st.give, at)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got != st.want {
+			t.Errorf("%s: changes = %+v, want %+v", st.name, got, st.want)
+		}
+		p, err := s.Images(ctx, ImageQuery{Service: cloud.Compute, FolderIDs: []string{"b1g-c"}, Sort: "id", Limit: MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ids(p.Images), ids(st.give)) {
+			t.Errorf("%s: cached ids = %v, want %v", st.name, ids(p.Images), ids(st.give))
+		}
+	}
+
+	// The other folders and services are as seeded.
+	for _, want := range fixtureImages() {
+		if _, err := s.Image(ctx, want.Service, want.ID); err != nil {
+			t.Errorf("fixture image %s/%s: %v", want.Service, want.ID, err)
+		}
+	}
+	// Labels and the search index follow the rows.
+	imgs, labels, fts := counts(t, s)
+	wantLabels := 0
+	for _, img := range append(fixtureImages(), base...) {
+		wantLabels += len(img.Labels)
+	}
+	if imgs != len(fixtureImages())+len(base) || fts != imgs || labels != wantLabels {
+		t.Errorf("rows: images %d, fts %d, labels %d; want %d, %d, %d",
+			imgs, fts, labels, len(fixtureImages())+len(base), len(fixtureImages())+len(base), wantLabels)
+	}
+}
+
+func TestReplaceFolderImagesKeepsIndexesInStep(t *testing.T) {
+	ctx := context.Background()
+	s := fixtureStore(t)
+	img := fixtureImages()[0] // fd8a01 in b1g-a
+	listing := func(mut func(*cloud.Image)) []cloud.Image {
+		var out []cloud.Image
+		for _, i := range fixtureImages() {
+			if i.Service == cloud.Compute && i.FolderID == "b1g-a" {
+				if i.ID == img.ID {
+					mut(&i)
+				}
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, "b1g-a", listing(func(i *cloud.Image) {
+		i.Name = "zesty-zebra"
+		i.Labels = map[string]string{"tier": "gold"}
+	}), day(8, 1)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		q    ImageQuery
+		want []string
+	}{
+		{"new name found", ImageQuery{Text: "zesty"}, []string{"fd8a01"}},
+		{"old name gone", ImageQuery{Text: "ubuntu-22-04-lts-v1"}, nil},
+		{"new label found", ImageQuery{Labels: []LabelFilter{{Key: "tier", Value: "gold"}}}, []string{"fd8a01"}},
+		{"new label by text", ImageQuery{Text: "tier=gold"}, []string{"fd8a01"}},
+		{"old label gone", ImageQuery{Labels: []LabelFilter{{Key: "team", Value: "core"}}}, []string{"fd8a05"}},
+	}
+	for _, tt := range tests {
+		tt.q.Service = cloud.Compute
+		got := ids(allImages(t, s, tt.q))
+		if !reflect.DeepEqual(sorted(got), sorted(tt.want)) && !(len(got) == 0 && len(tt.want) == 0) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestReplaceFolderImagesMovesBetweenFolders(t *testing.T) {
+	ctx := context.Background()
+	s := fixtureStore(t)
+	moved := fixtureImages()[6] // fd8b01 in b1g-b
+	moved.FolderID = "b1g-a"
+	var listingA []cloud.Image
+	for _, img := range fixtureImages() {
+		if img.Service == cloud.Compute && img.FolderID == "b1g-a" {
+			listingA = append(listingA, img)
+		}
+	}
+	listingA = append(listingA, moved)
+	got, err := s.ReplaceFolderImages(ctx, cloud.Compute, "b1g-a", listingA, day(8, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Changes{Added: 1, Unchanged: 6}); got != want {
+		t.Errorf("changes = %+v, want %+v", got, want)
+	}
+	img, err := s.Image(ctx, cloud.Compute, moved.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.FolderID != "b1g-a" {
+		t.Errorf("moved image folder = %q, want b1g-a", img.FolderID)
+	}
+	// b1g-b's next sync no longer sees it.
+	got, err = s.ReplaceFolderImages(ctx, cloud.Compute, "b1g-b", []cloud.Image{fixtureImages()[7]}, day(8, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Changes{Unchanged: 1}); got != want {
+		t.Errorf("b1g-b changes = %+v, want %+v", got, want)
+	}
+	if _, err := s.Image(ctx, cloud.Compute, moved.ID); err != nil {
+		t.Errorf("moved image lost: %v", err)
+	}
+	if p := allImages(t, s, ImageQuery{Service: cloud.Compute, Text: "v3"}); len(p) != 1 || p[0].FolderID != "b1g-a" {
+		t.Errorf("search for the moved image: got %+v", p)
+	}
+}
+
+func TestReplaceFolderImagesInput(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	img := fixtureImages()[0]
+
+	// Empty service and folder are filled in; the last duplicate wins.
+	bare, dup := img, img
+	bare.Service, bare.FolderID = "", ""
+	dup.Name = "the-last-one"
+	got, err := s.ReplaceFolderImages(ctx, cloud.Compute, "b1g-a", []cloud.Image{bare, dup}, day(8, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Changes{Added: 1}); got != want {
+		t.Errorf("changes = %+v, want %+v", got, want)
+	}
+	if cached, err := s.Image(ctx, cloud.Compute, img.ID); err != nil || cached.Name != "the-last-one" {
+		t.Errorf("Image = %+v, %v; want the last duplicate", cached, err)
+	}
+
+	bad := []struct {
+		name   string
+		svc    cloud.Service
+		folder string
+		img    func(*cloud.Image)
+	}{
+		{"other folder", cloud.Compute, "b1g-a", func(i *cloud.Image) { i.FolderID = "b1g-b" }},
+		{"other service", cloud.Compute, "b1g-a", func(i *cloud.Image) { i.Service = cloud.Desktop }},
+		{"no id", cloud.Compute, "b1g-a", func(i *cloud.Image) { i.ID = "" }},
+		{"unknown service", "gcp", "b1g-a", func(i *cloud.Image) { i.Service = "" }},
+		{"no folder", cloud.Compute, "", func(i *cloud.Image) {}},
+	}
+	for _, tt := range bad {
+		i := img
+		tt.img(&i)
+		if _, err := s.ReplaceFolderImages(ctx, tt.svc, tt.folder, []cloud.Image{i}, day(8, 1)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: got %v, want ErrInvalid", tt.name, err)
+		}
+	}
+	// Nothing was written by the rejected calls.
+	if cached, err := s.Image(ctx, cloud.Compute, img.ID); err != nil || cached.Name != "the-last-one" {
+		t.Errorf("after rejected calls: Image = %+v, %v", cached, err)
+	}
+}
+
+func TestReplaceFolderImagesCanceled(t *testing.T) {
+	s := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", genImages(cloud.Compute, []string{"f"}, 10), time.Now()); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: got %v, want context.Canceled", err)
+	}
+	if imgs, _, _ := counts(t, s); imgs != 0 {
+		t.Errorf("a canceled replace wrote %d images", imgs)
+	}
+}
+
+func TestUpsertAndDeleteImage(t *testing.T) {
+	ctx := context.Background()
+	s := fixtureStore(t)
+	s.now = func() time.Time { return day(9, 1) }
+
+	img := fixtureImages()[0]
+	img.Status = "DELETING"
+	img.Labels = map[string]string{"env": "gone"}
+	if err := s.UpsertImage(ctx, img); err != nil {
+		t.Fatal(err)
+	}
+	fresh := cloud.Image{Service: cloud.Compute, ID: "fd8new", FolderID: "b1g-b", Name: "brand-new", Status: "CREATING", CreatedAt: day(9, 1)}
+	if err := s.UpsertImage(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []cloud.Image{img, fresh} {
+		got, err := s.Image(ctx, want.Service, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("after upsert: got %+v, want %+v", got, want)
+		}
+	}
+	if got := ids(allImages(t, s, ImageQuery{Service: cloud.Compute, Labels: []LabelFilter{{Key: "env", Value: "gone"}}})); !reflect.DeepEqual(got, []string{img.ID}) {
+		t.Errorf("label filter after upsert: got %v", got)
+	}
+	if got := ids(allImages(t, s, ImageQuery{Service: cloud.Compute, Text: "brand"})); !reflect.DeepEqual(got, []string{"fd8new"}) {
+		t.Errorf("search after upsert: got %v", got)
+	}
+	if err := s.UpsertImage(ctx, cloud.Image{Service: cloud.Compute, ID: "x"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("upsert without a folder: got %v, want ErrInvalid", err)
+	}
+
+	for range 2 { // deleting twice is fine
+		if err := s.DeleteImage(ctx, cloud.Compute, img.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Image(ctx, cloud.Compute, img.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after delete: got %v, want ErrNotFound", err)
+	}
+	if got := allImages(t, s, ImageQuery{Service: cloud.Compute, Labels: []LabelFilter{{Key: "env", Value: "gone"}}}); len(got) != 0 {
+		t.Errorf("label filter after delete: got %v", ids(got))
+	}
+	imgs, labels, fts := counts(t, s)
+	wantLabels := 0
+	for _, i := range fixtureImages()[1:] {
+		wantLabels += len(i.Labels)
+	}
+	if imgs != len(fixtureImages()) || fts != imgs || labels != wantLabels {
+		t.Errorf("rows: images %d, fts %d, labels %d; want %d, %d, %d", imgs, fts, labels, len(fixtureImages()), len(fixtureImages()), wantLabels)
+	}
+}
+
+func TestUpsertThenReplaceSeesNoChange(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	imgs := genImages(cloud.Compute, []string{"f"}, 5)
+	for _, img := range imgs {
+		if err := s.UpsertImage(ctx, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", imgs, day(8, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Changes{Unchanged: 5}); got != want {
+		t.Errorf("changes = %+v, want %+v", got, want)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	base := fixtureImages()[0]
+	fp := fingerprint
+	want := fp(base)
+	same := base
+	same.Labels = map[string]string{"team": "core", "env": "prod"} // another map, same content
+	if got := fp(same); got != want {
+		t.Errorf("fingerprint of an equal image = %d, want %d", got, want)
+	}
+	muts := map[string]func(*cloud.Image){
+		"name":        func(i *cloud.Image) { i.Name += "x" },
+		"description": func(i *cloud.Image) { i.Description = "" },
+		"status":      func(i *cloud.Image) { i.Status = "ERROR" },
+		"size":        func(i *cloud.Image) { i.Size++ },
+		"pooled":      func(i *cloud.Image) { i.Pooled = false },
+		"created":     func(i *cloud.Image) { i.CreatedAt = i.CreatedAt.Add(time.Millisecond) },
+		"label value": func(i *cloud.Image) { i.Labels = map[string]string{"env": "prod", "team": "cor"} },
+		"products":    func(i *cloud.Image) { i.ProductIDs = nil },
+		"shifted":     func(i *cloud.Image) { i.Name, i.Description = i.Name+i.Description[:1], i.Description[1:] },
+		"label moved": func(i *cloud.Image) { i.Labels = map[string]string{"env": "prodteam", "": "core"} },
+		"product ids": func(i *cloud.Image) { i.ProductIDs = []string{"f2e1f2e2"} },
+	}
+	for name, mut := range muts {
+		img := base
+		mut(&img)
+		if got := fp(img); got == want {
+			t.Errorf("%s changed but the fingerprint did not", name)
+		}
+	}
+}
+
+// TestConcurrentReadsAndWrites reads while syncs write: WAL readers never
+// see a half-written folder, and nobody gets SQLITE_BUSY.
+func TestConcurrentReadsAndWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	a := genImages(cloud.Compute, []string{"f"}, 300)
+	b := a[:200]
+	seed(t, s, a)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Images(ctx, ImageQuery{Service: cloud.Compute, Text: "ubuntu", Limit: MaxLimit}); err != nil {
+					errs <- err
+					return
+				}
+				all, err := s.Images(ctx, ImageQuery{Service: cloud.Compute})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if all.Total != len(a) && all.Total != len(b) {
+					errs <- fmt.Errorf("a reader saw %d images, want %d or %d", all.Total, len(a), len(b))
+					return
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		list := a
+		if i%2 == 0 {
+			list = b
+		}
+		if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", list, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordSync(ctx, cloud.Compute, "f", SyncRecord{At: time.Now(), Count: len(list)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,195 @@
+// Package store is the only package of imagedash that speaks SQL. It keeps
+// the image cache (images, their labels, a full-text index, folders and the
+// state of each folder's sync) in one SQLite file, through the pure-Go
+// modernc.org/sqlite driver.
+//
+// A Store holds two pools on the same file: one writer connection whose
+// transactions begin IMMEDIATE (so writers queue on the lock instead of
+// failing half-way), and a pool of query-only readers that WAL lets run
+// beside the writer. Schema changes are numbered SQL files under
+// migrations/, applied once each by Open.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// The store's error vocabulary. Match with errors.Is; each is wrapped with
+// what was being done.
+var (
+	// ErrNotFound: no row has that key.
+	ErrNotFound = errors.New("not found")
+	// ErrBadCursor: a paging cursor was not made by this store for this
+	// sort order (a 400 for the handler).
+	ErrBadCursor = errors.New("bad paging cursor")
+	// ErrInvalid: the arguments make no sense (unknown sort column or
+	// service, empty key, an image of another folder...).
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// dsnPragmas are the per-connection settings, busy_timeout first so that
+// the others never fail with SQLITE_BUSY.
+const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+
+// Store is the SQLite database of the dashboard. It is safe for concurrent use.
+type Store struct {
+	path string
+	w    *sql.DB // one connection, BEGIN IMMEDIATE
+	r    *sql.DB // query-only readers
+	now  func() time.Time
+	// ftsDriveMax is defaultFTSDriveMax; tests lower it to cover both plans.
+	ftsDriveMax int
+}
+
+// Open opens (creating when needed) the database file at path and applies
+// the migrations it lacks. The error names the path when the file cannot
+// be opened or written.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("store: open %q: %w: want a file path", path, ErrInvalid)
+	}
+	base := "file:" + uriPath(path) + "?" + dsnPragmas
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxLifetime(0)
+
+	s := &Store{path: path, w: w, r: r, now: time.Now, ftsDriveMax: defaultFTSDriveMax}
+	if err := s.init(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// init checks that the file is a writable database and migrates it.
+func (s *Store) init(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	err = conn.Raw(func(dc any) error {
+		ro, ok := dc.(interface{ IsReadOnly(string) (bool, error) })
+		if !ok {
+			return nil
+		}
+		readOnly, err := ro.IsReadOnly("main")
+		if err != nil {
+			return err
+		}
+		if readOnly {
+			return errors.New("the database file is read-only")
+		}
+		return nil
+	})
+	if cerr := conn.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	// Let the planner refresh statistics it finds stale; cheap when fresh.
+	if _, err := s.w.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		return fmt.Errorf("optimize: %w", err)
+	}
+	return nil
+}
+
+// uriPath escapes the characters that end or change a path in an SQLite
+// URI filename.
+func uriPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// Close runs PRAGMA optimize (so the next start has fresh statistics) and
+// closes both pools.
+func (s *Store) Close() error {
+	_, oerr := s.w.Exec("PRAGMA optimize")
+	err := errors.Join(s.r.Close(), s.w.Close())
+	if err != nil {
+		return fmt.Errorf("store: close %s: %w", s.path, err)
+	}
+	if oerr != nil {
+		return fmt.Errorf("store: close %s: optimize: %w", s.path, oerr)
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
+// connection) and commits when fn returns nil. Any error or panic rolls back.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in a read transaction on a reader connection, so every
+// query in fn sees the same snapshot.
+func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to commit
+	return fn(tx)
+}
+
+// ms is t as unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS is the inverse of ms: 0 is the zero time, others are UTC.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// nullMS is ms for a nullable column.
+func nullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}

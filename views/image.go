@@ -1,0 +1,163 @@
+package views
+
+import (
+	"strings"
+	"time"
+
+	"github.com/imagedash/imagedash/cloud"
+)
+
+// ImagePage is an image's detail page: every field from the cache, and two
+// sections that load from the cloud after the page (operations, latest in
+// the family), or come filled in when a browser without JavaScript asks
+// for them.
+type ImagePage struct {
+	Nav    Nav
+	Image  ImageRow
+	Fields []Field
+	// FolderName is the image's folder, by name when known.
+	FolderName string
+	// OperationsURL and LatestURL load the lazy sections; LatestURL is ""
+	// when the image has no family (or its service has none).
+	OperationsURL string
+	LatestURL     string
+	// Operations and Latest, when set, are rendered in place of the lazy
+	// sections.
+	Operations *OperationsView
+	Latest     *LatestView
+}
+
+// Layout is the layout data of the page.
+func (p ImagePage) Layout() Layout {
+	name := p.Image.Name
+	if name == "" {
+		name = p.Image.ID
+	}
+	return Layout{Title: name + " · " + p.Image.Service.Title() + " image", Nav: p.Nav}
+}
+
+// ListURL is the image list this image belongs to.
+func (p ImagePage) ListURL() string {
+	return ImageFilter{Service: p.Image.Service, Folders: p.Nav.Filter.Folders}.URL()
+}
+
+// LabelURL is the list of images with a label, in the image's service.
+func (p ImagePage) LabelURL(l Label) string {
+	return ImageFilter{Service: p.Image.Service, Folders: p.Nav.Filter.Folders, Labels: []string{l.String()}}.URL()
+}
+
+// Field is one row of the detail list.
+type Field struct {
+	Name  string
+	Value string
+	// Kind picks the rendering: "" text, "code" monospace, "copy" monospace
+	// with a copy button, "time" (Value relative, Title exact, ISO in
+	// Datetime), "link" (to URL), "status" (a badge).
+	Kind     string
+	Title    string
+	Datetime string
+	URL      string
+}
+
+// NewImageFields lists every field of img that its service has, in
+// reading order. folderName is the folder's name ("" when unknown).
+func NewImageFields(r ImageRow, img cloud.Image, folderName string) []Field {
+	folder := img.FolderID
+	if folderName != "" {
+		folder = folderName + " (" + img.FolderID + ")"
+	}
+	fs := []Field{
+		{Name: "ID", Value: img.ID, Kind: "copy"},
+		{Name: "Status", Value: img.Status, Kind: "status"},
+		{Name: "Folder", Value: folder, Kind: "link",
+			URL: ImageFilter{Service: img.Service, Folders: []string{img.FolderID}}.URL()},
+	}
+	switch img.Service {
+	case cloud.Compute:
+		fam := Field{Name: "Family", Value: dash(img.Family)}
+		if img.Family != "" {
+			fam.Kind = "link"
+			fam.URL = ImageFilter{Service: img.Service, Folders: []string{img.FolderID}, Families: []string{img.Family}}.URL()
+		}
+		pooled := "no"
+		if img.Pooled {
+			pooled = "yes"
+		}
+		fs = append(fs,
+			fam,
+			Field{Name: "OS", Value: dash(img.OS)},
+			Field{Name: "Size", Value: dash(r.Size)},
+			Field{Name: "Storage size", Value: dash(r.StorageSize)},
+			Field{Name: "Min disk size", Value: dash(r.MinDisk)},
+			code("Product ids", strings.Join(img.ProductIDs, ", ")),
+			Field{Name: "Pooled", Value: pooled},
+			code("Hardware generation", img.HardwareGeneration),
+		)
+	case cloud.Desktop:
+		fs = append(fs,
+			Field{Name: "Storage size", Value: dash(r.StorageSize)},
+			Field{Name: "Min disk size", Value: dash(r.MinDisk)},
+		)
+	case cloud.BareMetal:
+		fs = append(fs, code("Checksum", img.Checksum))
+	}
+	return append(fs, Field{Name: "Created", Value: dash(r.Created), Kind: "time", Title: r.CreatedAt, Datetime: r.CreatedISO})
+}
+
+// code is a monospace field, or a dash when empty.
+func code(name, v string) Field {
+	if v == "" {
+		return Field{Name: name, Value: dash(v)}
+	}
+	return Field{Name: name, Value: v, Kind: "code"}
+}
+
+// OperationsView is the image's operation history, or why it is missing.
+type OperationsView struct {
+	URL string
+	// Unsupported: the service's API has no operation listing (Desktop).
+	Unsupported bool
+	// Error is a safe message when the cloud could not be asked.
+	Error string
+	Ops   []OperationRow
+	// More: the history goes on beyond these.
+	More bool
+}
+
+// OperationRow is one operation, formatted.
+type OperationRow struct {
+	ID          string
+	Description string
+	CreatedBy   string
+	Created     string
+	CreatedAt   string
+	CreatedISO  string
+	// State is "done", "running" or "failed".
+	State string
+	Error string
+}
+
+// NewOperationRow formats one operation.
+func NewOperationRow(op cloud.Operation, now time.Time) OperationRow {
+	r := OperationRow{ID: op.ID, Description: op.Description, CreatedBy: op.CreatedBy, State: "running"}
+	r.Created, r.CreatedAt, r.CreatedISO = Times(op.CreatedAt, now)
+	switch {
+	case op.Error != nil:
+		r.State, r.Error = "failed", op.Error.Message
+	case op.Done:
+		r.State = "done"
+	}
+	return r
+}
+
+// LatestView is the newest image of the family, as the cloud says.
+type LatestView struct {
+	URL    string
+	Family string
+	Error  string
+	// NotFound: the family has no READY image in the folder.
+	NotFound bool
+	// IsThis: the image on the page is the newest.
+	IsThis bool
+	Latest ImageRow
+}
