@@ -103,7 +103,7 @@ func genImages(svc cloud.Service, n int) []cloud.Image {
 // env is the router over real handlers and a real store on a temp file,
 // filled with the generated images and synced 20 s before now.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    http.Handler
 	store  *store.Store
 	syncer *syncer.Syncer
@@ -118,7 +118,7 @@ type envOptions struct {
 	syncer *syncer.Syncer
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))

@@ -51,6 +51,7 @@ func seededStore(b *testing.B) *Store {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	cleanupListStore()
 	if seeded.s != nil {
 		seeded.s.Close()
 	}

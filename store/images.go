@@ -449,6 +449,10 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		}
 		return nil
 	})
+	// A sync that changed nothing (the usual case) keeps the cached counts.
+	if err != nil || ch.Added+ch.Updated+ch.Removed > 0 {
+		s.cache.invalidate()
+	}
 	if err != nil {
 		return Changes{}, fmt.Errorf("store: replace images of %s/%s: %w", svc, folderID, err)
 	}
@@ -537,6 +541,7 @@ func (s *Store) UpsertImage(ctx context.Context, img cloud.Image) error {
 		}
 		return w.put(r, s.now(), doc, ok)
 	})
+	s.cache.invalidate()
 	if err != nil {
 		return fmt.Errorf("store: upsert image %s/%s: %w", img.Service, img.ID, err)
 	}
@@ -558,6 +563,7 @@ func (s *Store) DeleteImage(ctx context.Context, svc cloud.Service, id string) e
 		}
 		return w.remove(doc, svc, id)
 	})
+	s.cache.invalidate()
 	if err != nil {
 		return fmt.Errorf("store: delete image %s/%s: %w", svc, id, err)
 	}

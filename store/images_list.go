@@ -180,6 +180,7 @@ const (
 	noFacet facet = iota
 	statusFacet
 	familyFacet
+	bothFacets // leaves out the status and the family filters
 )
 
 // check validates q and returns its sort column and page size.
@@ -232,6 +233,9 @@ const (
 	textDrive
 	// textRow: each row is tested on its own (for a query of one row).
 	textRow
+	// textSetProbe: textSet, with label filters tested by a look-up a row
+	// (for a page that walks a sort index past many matches).
+	textSetProbe
 )
 
 // selection is the rows of q, without the filter of skip, with text
@@ -254,16 +258,28 @@ func (q ImageQuery) selection(skip facet, plan textPlan) selection {
 	if len(q.FolderIDs) > 0 {
 		w.in("i.folder_id", q.FolderIDs)
 	}
-	if len(q.Statuses) > 0 && skip != statusFacet {
+	if len(q.Statuses) > 0 && skip != statusFacet && skip != bothFacets {
 		w.in("i.status", q.Statuses)
 	}
-	if len(q.Families) > 0 && skip != familyFacet {
+	if len(q.Families) > 0 && skip != familyFacet && skip != bothFacets {
 		w.in("i.family", q.Families)
 	}
 	if q.OS != "" {
 		w.add("i.os = ?", q.OS)
 	}
 	for _, l := range q.Labels {
+		if plan == textRow || plan == textSetProbe {
+			// One look-up in the labels' primary key a row: for a walk of
+			// a sort index that meets many matches, cheaper than building
+			// the set of all of them.
+			cond := `EXISTS (SELECT 1 FROM image_labels l WHERE l.service = i.service AND l.image_id = i.id AND l.key = ?`
+			if l.AnyValue {
+				w.add(cond+`)`, l.Key)
+			} else {
+				w.add(cond+` AND l.value = ?)`, l.Key, l.Value)
+			}
+			continue
+		}
 		if l.AnyValue {
 			w.add(`i.id IN (SELECT l.image_id FROM image_labels l WHERE l.service = ? AND l.key = ?)`,
 				string(q.Service), l.Key)
@@ -356,21 +372,13 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 	cursorOf := func(img cloud.Image) string { return makeCursor(col, q.Desc, col.value(img), img.ID) }
 
 	err = s.read(ctx, func(tx *sql.Tx) error {
-		if err := countImages(ctx, tx, q, &page.Total); err != nil {
+		total, err := s.total(ctx, tx, q)
+		if err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
-		plan := textSet
-		if page.Total <= s.ftsDriveMax {
-			plan = textDrive
-		}
-		sel := q.selection(noFacet, plan)
-		if key != nil {
-			cond, args := walk.after(*key, false)
-			sel.where = sel.where.with(cond, args...)
-		}
-		rows, err := queryImages(ctx, tx,
-			`SELECT `+imageCols+sel.sql()+` ORDER BY `+walk.by()+` LIMIT ?`,
-			append(sel.where.args, limit+1)...)
+		page.Total = total
+		query, args := q.pageSQL(s.planFor(q, total), walk, key, limit+1)
+		rows, err := queryImages(ctx, tx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -410,15 +418,56 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 	return page, nil
 }
 
-// countImages counts the rows of q. With text, FTS5 counts alone: the
-// MATCH expression carries every filter as attrs tokens, so no row is
-// visited; otherwise the narrowest index does.
-func countImages(ctx context.Context, tx *sql.Tx, q ImageQuery, n *int) error {
+// planFor is how the page of q, with total matches, uses the search index.
+//
+// Many matches: walk the sort column's index, testing the text against the
+// set of matches and each label filter by one look-up a row
+// (textSetProbe), about limit × rows/matches look-ups, instead of
+// collecting every label match first. (FTS5 has no cheap look-up a row:
+// each MATCH reads the term's whole doclist.)
+func (s *Store) planFor(q ImageQuery, total int) textPlan {
+	if total <= s.ftsDriveMax {
+		return textDrive
+	}
+	return textSetProbe
+}
+
+// pageSQL is the query of up to n rows of q after key (when not nil) in
+// the walk order.
+func (q ImageQuery) pageSQL(plan textPlan, walk order, key *rowKey, n int) (string, []any) {
+	sel := q.selection(noFacet, plan)
+	if key != nil {
+		cond, args := walk.after(*key, false)
+		sel.where = sel.where.with(cond, args...)
+	}
+	return `SELECT ` + imageCols + sel.sql() + ` ORDER BY ` + walk.by() + ` LIMIT ?`, append(sel.where.args, n)
+}
+
+// total is the number of rows of q, from the cache when no write happened
+// since it was last counted. Sort and cursors do not change it, so paging
+// and re-sorting never recount.
+func (s *Store) total(ctx context.Context, tx *sql.Tx, q ImageQuery) (int, error) {
+	v, err := s.cache.get("T"+q.filterKey(), func() (any, error) {
+		var n int
+		query, args := q.countSQL()
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return nil, err
+		}
+		return n, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v.(int), nil
+}
+
+// countSQL is the query that counts the rows of q.
+func (q ImageQuery) countSQL() (string, []any) {
 	if m := q.ftsFiltered(); m != "" {
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM images_fts WHERE images_fts MATCH ?`, m).Scan(n)
+		return `SELECT count(*) FROM images_fts WHERE images_fts MATCH ?`, []any{m}
 	}
 	sel := q.selection(noFacet, textSet)
-	return tx.QueryRowContext(ctx, `SELECT count(*)`+sel.sql(), sel.where.args...).Scan(n)
+	return `SELECT count(*)` + sel.sql(), sel.where.args
 }
 
 // anyBehind reports whether a row of q lies at or behind key in the walk
@@ -464,52 +513,88 @@ func queryImages(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]
 
 // Facets counts the images matching q per status and per family, each
 // without q's own filter on that field. Sort, paging and cursors are ignored.
+//
+// One pass counts the rows of q's other filters per (status, family); both
+// facets are sums over that grid. The result is cached until the next write.
 func (s *Store) Facets(ctx context.Context, q ImageQuery) (Facets, error) {
-	var f Facets
 	q.After, q.Before, q.Sort = "", "", ""
 	if _, _, err := q.check(); err != nil {
-		return f, fmt.Errorf("store: facets: %w", err)
+		return Facets{}, fmt.Errorf("store: facets: %w", err)
 	}
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		sel := q.selection(statusFacet, textDrive)
-		f.Statuses, err = facetCounts(ctx, tx,
-			`SELECT i.status, count(*)`+sel.sql()+` GROUP BY i.status ORDER BY count(*) DESC, i.status`,
-			sel.where.args)
-		if err != nil {
-			return fmt.Errorf("statuses: %w", err)
-		}
-		sel = q.selection(familyFacet, textDrive)
-		sel.where = sel.where.with("i.family <> ''")
-		f.Families, err = facetCounts(ctx, tx,
-			`SELECT i.family, count(*)`+sel.sql()+` GROUP BY i.family ORDER BY count(*) DESC, i.family LIMIT ?`,
-			append(sel.where.args, maxFamilyFacets))
-		if err != nil {
-			return fmt.Errorf("families: %w", err)
-		}
-		return nil
+	v, err := s.cache.get("F"+q.filterKey(), func() (any, error) {
+		var f Facets
+		err := s.read(ctx, func(tx *sql.Tx) error {
+			var err error
+			f, err = facets(ctx, tx, q)
+			return err
+		})
+		return f, err
 	})
 	if err != nil {
 		return Facets{}, fmt.Errorf("store: facets: %w", err)
 	}
+	f := v.(Facets)
+	return Facets{Statuses: slices.Clone(f.Statuses), Families: slices.Clone(f.Families)}, nil
+}
+
+// facetsSQL counts the rows of q, without its status and family filters,
+// per (status, family).
+func (q ImageQuery) facetsSQL() (string, []any) {
+	sel := q.selection(bothFacets, textDrive)
+	return `SELECT i.status, i.family, count(*)` + sel.sql() + ` GROUP BY i.status, i.family`, sel.where.args
+}
+
+// facets computes the Facets of q.
+func facets(ctx context.Context, tx *sql.Tx, q ImageQuery) (Facets, error) {
+	query, args := q.facetsSQL()
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return Facets{}, err
+	}
+	defer rows.Close()
+	statuses, families := map[string]int{}, map[string]int{}
+	for rows.Next() {
+		var (
+			st, fam string
+			n       int
+		)
+		if err := rows.Scan(&st, &fam, &n); err != nil {
+			return Facets{}, err
+		}
+		if len(q.Families) == 0 || slices.Contains(q.Families, fam) {
+			statuses[st] += n
+		}
+		if fam != "" && (len(q.Statuses) == 0 || slices.Contains(q.Statuses, st)) {
+			families[fam] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Facets{}, err
+	}
+	f := Facets{Statuses: sortedCounts(statuses, -1), Families: sortedCounts(families, maxFamilyFacets)}
 	return f, nil
 }
 
-func facetCounts(ctx context.Context, tx *sql.Tx, query string, args []any) ([]FacetCount, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
+// sortedCounts is m by count, largest first, then by value; at most limit
+// of them unless limit is negative. Nil when m is empty.
+func sortedCounts(m map[string]int, limit int) []FacetCount {
+	if len(m) == 0 {
+		return nil
 	}
-	defer rows.Close()
-	var fs []FacetCount
-	for rows.Next() {
-		var fc FacetCount
-		if err := rows.Scan(&fc.Value, &fc.Count); err != nil {
-			return nil, err
+	out := make([]FacetCount, 0, len(m))
+	for v, n := range m {
+		out = append(out, FacetCount{Value: v, Count: n})
+	}
+	slices.SortFunc(out, func(a, b FacetCount) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
 		}
-		fs = append(fs, fc)
+		return strings.Compare(a.Value, b.Value)
+	})
+	if limit >= 0 && len(out) > limit {
+		out = out[:limit]
 	}
-	return fs, rows.Err()
+	return out
 }
 
 // Families summarises the image families of a service in some folders

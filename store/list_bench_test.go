@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imagedash/imagedash/cloud"
+)
+
+// listFolders hold the 100 000 Compute images of the list benchmarks.
+var listFolders = []string{"b1g-golden", "b1g-team-a", "b1g-team-b", "b1g-team-c", "b1g-team-d", "b1g-team-e"}
+
+// genListImages builds n deterministic images shaped like the production
+// cache the list benchmarks reproduce: debian-12 ≈ 7 %, READY ≈ 99 %,
+// "secops" in ≈ 30 % of the descriptions, env=prod ≈ 25 %.
+func genListImages(n int) []cloud.Image {
+	rng := rand.New(rand.NewPCG(7, uint64(n)))
+	imgs := make([]cloud.Image, n)
+	for i := range imgs {
+		fam := genFamilies[rng.IntN(len(genFamilies))]
+		if rng.IntN(100) < 5 {
+			fam = "debian-12"
+		}
+		st := "READY"
+		switch r := rng.IntN(1000); {
+		case r < 4:
+			st = "CREATING"
+		case r < 7:
+			st = "ERROR"
+		case r < 10:
+			st = "DELETING"
+		}
+		osName := "LINUX"
+		if len(fam) > 7 && fam[:7] == "windows" {
+			osName = "WINDOWS"
+		}
+		env := "dev"
+		switch r := rng.IntN(100); {
+		case r < 25:
+			env = "prod"
+		case r < 60:
+			env = "stage"
+		}
+		owner := "platform"
+		if rng.IntN(100) < 30 {
+			owner = "secops"
+		}
+		labels := map[string]string{"env": env, "team": fmt.Sprintf("team-%d", rng.IntN(8)), "owner": owner}
+		size := int64(rng.IntN(40)+1) << 30
+		imgs[i] = cloud.Image{
+			Service:     cloud.Compute,
+			ID:          fmt.Sprintf("fd8%017d", i),
+			FolderID:    listFolders[i%len(listFolders)],
+			Name:        fmt.Sprintf("%s-v%d", fam, i),
+			Description: fmt.Sprintf("%s image build %d by %s", fam, i, owner),
+			Labels:      labels,
+			Family:      fam,
+			Status:      st,
+			OS:          osName,
+			Size:        size,
+			MinDiskSize: size + 1<<30,
+			ProductIDs:  []string{fmt.Sprintf("f2e%05d", rng.IntN(50))},
+			CreatedAt:   genEpoch.Add(time.Duration(rng.IntN(n)) * time.Minute),
+		}
+	}
+	return imgs
+}
+
+// listSeeded is a store with genListImages(100 000), built once per process.
+var listSeeded struct {
+	once sync.Once
+	s    *Store
+	dir  string
+	err  error
+}
+
+func listStore(b testing.TB) *Store {
+	b.Helper()
+	listSeeded.once.Do(func() {
+		listSeeded.dir, listSeeded.err = os.MkdirTemp("", "imagedash-listbench-")
+		if listSeeded.err != nil {
+			return
+		}
+		ctx := context.Background()
+		listSeeded.s, listSeeded.err = Open(ctx, filepath.Join(listSeeded.dir, "bench.db"))
+		if listSeeded.err != nil {
+			return
+		}
+		at := time.Now()
+		for folder, imgs := range byFolder(genListImages(100_000)) {
+			if _, listSeeded.err = listSeeded.s.ReplaceFolderImages(ctx, cloud.Compute, folder, imgs, at); listSeeded.err != nil {
+				return
+			}
+		}
+	})
+	if listSeeded.err != nil {
+		b.Fatalf("seed: %v", listSeeded.err)
+	}
+	return listSeeded.s
+}
+
+func cleanupListStore() {
+	if listSeeded.s != nil {
+		listSeeded.s.Close()
+	}
+	if listSeeded.dir != "" {
+		os.RemoveAll(listSeeded.dir)
+	}
+}
+
+// listBenchQueries are the first pages (50 rows) of the image browser's
+// list partial from the issue, all folders of Compute.
+var listBenchQueries = []struct {
+	name string
+	q    ImageQuery
+}{
+	{"family", ImageQuery{Families: []string{"debian-12"}}},
+	{"ready-family-newest", ImageQuery{Statuses: []string{"READY"}, Families: []string{"debian-12"}, Sort: "created_at", Desc: true}},
+	{"ready-newest", ImageQuery{Statuses: []string{"READY"}, Sort: "created_at", Desc: true}},
+	{"text-ready-newest", ImageQuery{Text: "secops", Statuses: []string{"READY"}, Sort: "created_at", Desc: true}},
+	{"label-by-name", ImageQuery{Labels: []LabelFilter{{Key: "env", Value: "prod"}}, Sort: "name"}},
+	{"no-filter", ImageQuery{}},
+}
+
+// BenchmarkListPartial measures the two store calls of the list partial,
+// Images (50 rows and the exact total) and Facets, on 100 000 images:
+// cold (the cache of totals and facets invalidated before each call, as
+// after a write) and cached (the steady state between syncs).
+//
+//	go test ./store/ -run '^$' -bench 'BenchmarkListPartial' -benchtime 2s
+func BenchmarkListPartial(b *testing.B) {
+	s := listStore(b)
+	ctx := context.Background()
+	for _, bc := range listBenchQueries {
+		q := bc.q
+		q.Service, q.Limit = cloud.Compute, 50
+		for _, cached := range []bool{false, true} {
+			mode := "cold"
+			if cached {
+				mode = "cached"
+			}
+			b.Run("Images/"+mode+"/"+bc.name, func(b *testing.B) {
+				var p ImagePage
+				for b.Loop() {
+					if !cached {
+						s.cache.invalidate() // as after a write: recount
+					}
+					var err error
+					if p, err = s.Images(ctx, q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if len(p.Images) != 50 {
+					b.Fatalf("got %d images, want 50", len(p.Images))
+				}
+				b.ReportMetric(float64(p.Total), "matches")
+			})
+			b.Run("Facets/"+mode+"/"+bc.name, func(b *testing.B) {
+				for b.Loop() {
+					if !cached {
+						s.cache.invalidate()
+					}
+					if _, err := s.Facets(ctx, q); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
