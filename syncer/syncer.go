@@ -27,6 +27,7 @@ type Cache interface {
 	SaveFolders(ctx context.Context, folders []cloud.Folder) error
 	ReplaceFolderImages(ctx context.Context, svc cloud.Service, folderID string, imgs []cloud.Image, at time.Time) (store.Changes, error)
 	RecordSync(ctx context.Context, svc cloud.Service, folderID string, r store.SyncRecord) error
+	Folders(ctx context.Context) ([]cloud.Folder, error)
 }
 
 // Config tunes a Syncer.
@@ -160,8 +161,9 @@ func (s *Syncer) SyncAll(ctx context.Context) Pass {
 	if err != nil {
 		p.Err = err
 		s.cfg.Logger.Warn("sync: list folders", "err", err)
-		// Record the failure on every folder we know, so pages show it.
-		for _, f := range s.cfg.Folders {
+		// Record the failure on every folder we know of, so pages show
+		// that the cache is getting old and why.
+		for _, f := range s.knownFolders(ctx) {
 			for _, svc := range s.cfg.Services {
 				s.record(ctx, svc, f, store.SyncRecord{At: p.Started, Err: err})
 			}
@@ -208,6 +210,24 @@ func (s *Syncer) folders(ctx context.Context) ([]string, error) {
 		ids[i] = f.ID
 	}
 	return ids, nil
+}
+
+// knownFolders is the watched folders when configured, else the folders
+// the cache learnt from the last successful listing.
+func (s *Syncer) knownFolders(ctx context.Context) []string {
+	if len(s.cfg.Folders) > 0 {
+		return s.cfg.Folders
+	}
+	cached, err := s.cache.Folders(ctx)
+	if err != nil {
+		s.cfg.Logger.Error("sync: read cached folders", "err", err)
+		return nil
+	}
+	ids := make([]string, len(cached))
+	for i, f := range cached {
+		ids[i] = f.ID
+	}
+	return ids
 }
 
 // SyncFolder pages through one (service, folder) and replaces its slice of

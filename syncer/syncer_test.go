@@ -159,9 +159,24 @@ func TestSyncUnavailableKeepsCache(t *testing.T) {
 		t.Error("no sync state for the folder")
 	}
 
-	// A whole pass with the cloud down records the failure and gives up cleanly.
+	// A whole pass with the cloud down records the failure on every cached
+	// folder, so the page says how old the cache is getting, and why.
+	later := time.Now().Add(time.Minute).Truncate(time.Millisecond) // the store keeps milliseconds
+	sy.cfg.Now = func() time.Time { return later }
 	if p := sy.SyncAll(ctx); p.Err == nil {
 		t.Error("pass with folders unlistable: no error")
+	}
+	states, err = e.store.SyncStates(ctx, cloud.Desktop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) == 0 {
+		t.Fatal("no desktop sync states")
+	}
+	for _, st := range states {
+		if st.LastError == "" || !st.LastAttemptAt.Equal(later) {
+			t.Errorf("folder %s after a failed pass: attempt %v error %q, want the failed attempt at %v", st.FolderID, st.LastAttemptAt, st.LastError, later)
+		}
 	}
 }
 
