@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -603,35 +604,56 @@ func (s *Store) Families(ctx context.Context, svc cloud.Service, folderIDs []str
 	if !svc.Valid() {
 		return nil, fmt.Errorf("store: families: %w: unknown service %q", ErrInvalid, svc)
 	}
-	sel := ImageQuery{Service: svc, FolderIDs: folderIDs}.selection(noFacet, textSet)
-	sel.where = sel.where.with("i.family <> ''")
-	query := `SELECT ` + imageCols + `, n FROM (
-	SELECT i.*,
-		count(*) OVER (PARTITION BY i.family) AS n,
-		row_number() OVER (PARTITION BY i.family
-			ORDER BY i.status IN ('READY', 'ACTIVE') DESC, i.created_at DESC, i.id DESC) AS rn` +
-		sel.sql() + `
-) AS i WHERE rn = 1 ORDER BY i.family`
-	var out []FamilySummary
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, query, sel.where.args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var fs FamilySummary
-			img, err := scanImage(rows, &fs.Count)
-			if err != nil {
-				return err
-			}
-			fs.Family, fs.Latest = img.Family, img
-			out = append(out, fs)
-		}
-		return rows.Err()
-	})
+	q := ImageQuery{Service: svc, FolderIDs: folderIDs}
+	v, err := s.cache.get("M"+q.filterKey(), func() (any, error) { return s.families(ctx, q) })
 	if err != nil {
 		return nil, fmt.Errorf("store: families of %s: %w", svc, err)
 	}
-	return out, nil
+	return slices.Clone(v.([]FamilySummary)), nil
+}
+
+// families counts the images of each family with one GROUP BY, then finds
+// each family's latest image with an ORDER BY ... LIMIT 1 that walks the
+// (service, family, created_at, id) index backwards. Window functions over
+// every row did the same in about a second at 100 000 images.
+func (s *Store) families(ctx context.Context, q ImageQuery) ([]FamilySummary, error) {
+	sel := q.selection(noFacet, textSet)
+	sel.where = sel.where.with("i.family <> ''")
+	var out []FamilySummary
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT i.family, count(*)"+sel.sql()+" GROUP BY i.family ORDER BY i.family", sel.where.args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var fs FamilySummary
+			if err := rows.Scan(&fs.Family, &fs.Count); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, fs)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for i := range out {
+			// The newest ready image, or the newest of any status when none is ready.
+			for _, cond := range []string{"i.status IN ('READY', 'ACTIVE')", "1"} {
+				fam := sel.where.with("i.family = ?", out[i].Family).with(cond)
+				row := tx.QueryRowContext(ctx, "SELECT "+imageCols+" FROM "+sel.from+fam.sql()+
+					" ORDER BY i.created_at DESC, i.id DESC LIMIT 1", fam.args...)
+				img, err := scanImage(row)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				out[i].Latest = img
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
 }
