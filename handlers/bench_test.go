@@ -14,9 +14,9 @@ import (
 // listPartials are the filtered, sorted 50-row list partials of issue #3's
 // performance target, as the browser asks for them (HX-Request).
 var listPartials = map[string]string{
-	"status+sort":        "/?status=READY&sort=created_at&desc=1&limit=50",
-	"status+family+sort": "/?status=READY&family=debian-12&sort=created_at&desc=1&limit=50",
-	"text+status+sort":   "/?q=packer&status=READY&sort=created_at&desc=1&limit=50",
+	"status+sort":        "/?status=READY&sort=created_at&dir=desc&limit=50",
+	"status+family+sort": "/?status=READY&family=debian-12&sort=created_at&dir=desc&limit=50",
+	"text+status+sort":   "/?q=packer&status=READY&sort=created_at&dir=desc&limit=50",
 	"label+sort":         "/?label=env%3Dprod&sort=name&limit=50",
 }
 

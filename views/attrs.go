@@ -18,11 +18,19 @@ func swapAttrs(u, target string) templ.Attributes {
 // tableAttrs is swapAttrs into the image table.
 func tableAttrs(u string) templ.Attributes { return swapAttrs(u, Selector(ImageTableID)) }
 
-// pageAttrs is tableAttrs for a pager link: the window scrolls to the top.
-func pageAttrs(u string) templ.Attributes {
-	a := tableAttrs(u)
-	a["hx-swap"] = "outerHTML show:window:top"
-	return a
+// inheritSwapAttrs are tableAttrs but hx-get (scrolling the window to the top when page), for a
+// container whose links each carry only their hx-get and inherit the rest
+// (the table's hx-indicator comes from the table region itself).
+func inheritSwapAttrs(page bool) templ.Attributes {
+	swap := "outerHTML"
+	if page {
+		swap = "outerHTML show:window:top"
+	}
+	return templ.Attributes{
+		"hx-target":   Selector(ImageTableID),
+		"hx-swap":     swap,
+		"hx-push-url": "true",
+	}
 }
 
 // appJS is our own script in package static (the "/" key, copy buttons,

@@ -5,7 +5,6 @@
 package views
 
 import (
-	"fmt"
 	"maps"
 	"net/url"
 	"slices"
@@ -272,7 +271,8 @@ func Times(t, now time.Time) (rel, exact, iso string) {
 	if t.IsZero() {
 		return "", "", ""
 	}
-	return Ago(t, now), t.UTC().Format("2006-01-02 15:04:05 MST"), t.UTC().Format(time.RFC3339)
+	u := t.UTC()
+	return Ago(t, now), u.Format("2006-01-02 15:04:05 MST"), u.Format(time.RFC3339)
 }
 
 // Bytes formats a byte count in GiB, or MiB below 1 GiB, with at most one
@@ -319,7 +319,7 @@ func Ago(t, now time.Time) string {
 		if n == 1 {
 			return "1 " + name + " ago"
 		}
-		return fmt.Sprintf("%d %ss ago", n, name)
+		return strconv.Itoa(n) + " " + name + "s ago"
 	}
 	switch {
 	case d < time.Minute:
