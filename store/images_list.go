@@ -343,7 +343,8 @@ func (o order) reverse() order { return order{o.col, !o.desc} }
 //
 // In one read transaction: the count (by FTS5 alone when there is text),
 // the page, and, after a cursor, whether rows lie on its other side (for
-// Prev or Next).
+// Prev or Next). A text query asked again within a write generation pages
+// from its cached match list instead (see matchList).
 func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 	var page ImagePage
 	col, limit, err := q.check()
@@ -373,19 +374,18 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 	cursorOf := func(img cloud.Image) string { return makeCursor(col, q.Desc, col.value(img), img.ID) }
 
 	err = s.read(ctx, func(tx *sql.Tx) error {
+		warm := s.cache.has("T" + q.filterKey())
 		total, err := s.total(ctx, tx, q)
 		if err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
 		page.Total = total
-		query, args := q.pageSQL(s.planFor(q, total), walk, key, limit+1)
-		rows, err := queryImages(ctx, tx, query, args...)
+		rows, more, behind, err := s.listPage(ctx, tx, q, col, walk, key, limit, total, warm)
+		if errors.Is(err, errListStale) {
+			rows, more, behind, err = s.sqlPage(ctx, tx, q, walk, key, limit, total)
+		}
 		if err != nil {
 			return err
-		}
-		more := len(rows) > limit
-		if more {
-			rows = rows[:limit]
 		}
 		// The cursors at the two ends of the walk.
 		var back, ahead string
@@ -393,10 +393,6 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 			ahead = cursorOf(rows[len(rows)-1])
 		}
 		if key != nil {
-			behind, err := anyBehind(ctx, tx, q, walk, *key)
-			if err != nil {
-				return fmt.Errorf("probe: %w", err)
-			}
 			switch {
 			case !behind:
 			case len(rows) > 0:
@@ -417,6 +413,43 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 		return ImagePage{}, fmt.Errorf("store: list images: %w", err)
 	}
 	return page, nil
+}
+
+// listPage is up to limit rows of q after key (when not nil) in the walk
+// order, whether more follow and whether a row of q lies at or behind key:
+// from q's match list when it has one (see useMatchList), else by SQL.
+// errListStale when the list no longer fits the rows.
+func (s *Store) listPage(ctx context.Context, tx *sql.Tx, q ImageQuery, col sortColumn, walk order, key *rowKey, limit, total int, warm bool) ([]cloud.Image, bool, bool, error) {
+	if s.useMatchList(q, total, warm) {
+		l, err := s.matchList(ctx, tx, q, col)
+		if err != nil {
+			return nil, false, false, fmt.Errorf("match list: %w", err)
+		}
+		if !l.tooMany {
+			return l.page(ctx, tx, q, walk, key, limit)
+		}
+	}
+	return s.sqlPage(ctx, tx, q, walk, key, limit, total)
+}
+
+// sqlPage is listPage by one query for the page (as planFor says) and, after
+// a cursor, one or two for what lies behind it.
+func (s *Store) sqlPage(ctx context.Context, tx *sql.Tx, q ImageQuery, walk order, key *rowKey, limit, total int) (rows []cloud.Image, more, behind bool, err error) {
+	query, args := q.pageSQL(s.planFor(q, total), walk, key, limit+1)
+	rows, err = queryImages(ctx, tx, query, args...)
+	if err != nil {
+		return nil, false, false, err
+	}
+	more = len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	if key != nil {
+		if behind, err = anyBehind(ctx, tx, q, walk, *key); err != nil {
+			return nil, false, false, fmt.Errorf("probe: %w", err)
+		}
+	}
+	return rows, more, behind, nil
 }
 
 // planFor is how the page of q, with total matches, uses the search index.

@@ -79,13 +79,19 @@ func TestImagesFilters(t *testing.T) {
 	for _, plan := range []struct {
 		name     string
 		driveMax int
-	}{{"fts-driven", defaultFTSDriveMax}, {"index-driven", -1}} {
-		s.ftsDriveMax = plan.driveMax
+		listMax  int // matchListMax: 0 pages text by SQL
+	}{{"fts-driven", defaultFTSDriveMax, 0}, {"index-driven", -1, 0}, {"match-list", defaultFTSDriveMax, defaultMatchListMax}} {
+		s.ftsDriveMax, s.cache.matchListMax = plan.driveMax, plan.listMax
 		for _, tt := range tests {
 			t.Run(plan.name+"/"+tt.name, func(t *testing.T) {
 				q := tt.q
 				if q.Service == "" {
 					q.Service = cloud.Compute
+				}
+				if plan.listMax > 0 { // counted once, the text pages from a list
+					if _, err := s.Images(context.Background(), q); err != nil {
+						t.Fatal(err)
+					}
 				}
 				p, err := s.Images(context.Background(), q)
 				if err != nil {
@@ -221,7 +227,6 @@ func matches(imgs []cloud.Image, q ImageQuery) []cloud.Image {
 
 func TestImagesKeysetPaging(t *testing.T) {
 	s, imgs := pagingStore(t)
-	ctx := context.Background()
 	tests := []struct {
 		name     string
 		q        ImageQuery
@@ -242,80 +247,97 @@ func TestImagesKeysetPaging(t *testing.T) {
 			Sort: "min_disk_size", Limit: 7}, -1},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s.ftsDriveMax = tt.driveMax
-			q := tt.q
-			q.Service = cloud.Compute
-			want := matches(imgs, q)
-			if len(want) <= q.Limit {
-				t.Fatalf("the test needs more than one page: %d rows, limit %d", len(want), q.Limit)
+		// Text queries page by SQL, then from match lists.
+		for _, listMax := range []int{0, defaultMatchListMax} {
+			if listMax > 0 && tt.q.Text == "" {
+				continue
 			}
+			name := tt.name
+			if listMax > 0 {
+				name += ", match list"
+			}
+			t.Run(name, func(t *testing.T) {
+				s.ftsDriveMax, s.cache.matchListMax = tt.driveMax, listMax
+				keysetPaging(t, s, imgs, tt.q)
+			})
+		}
+	}
+}
 
-			// Forward, page by page.
-			var pages []ImagePage
-			for {
-				p, err := s.Images(ctx, q)
-				if err != nil {
-					t.Fatalf("page %d: %v", len(pages), err)
-				}
-				if p.Total != len(want) {
-					t.Fatalf("page %d: Total = %d, want %d", len(pages), p.Total, len(want))
-				}
-				if (len(pages) == 0) != (p.Prev == "") {
-					t.Fatalf("page %d: Prev = %q", len(pages), p.Prev)
-				}
-				pages = append(pages, p)
-				if p.Next == "" {
-					break
-				}
-				if len(p.Images) != q.Limit {
-					t.Fatalf("page %d: %d images, want %d", len(pages)-1, len(p.Images), q.Limit)
-				}
-				if len(pages) > len(want) {
-					t.Fatal("paging does not end")
-				}
-				q.After = p.Next
-			}
-			var got []cloud.Image
-			for _, p := range pages {
-				got = append(got, p.Images...)
-			}
-			if !slices.Equal(ids(got), ids(want)) {
-				t.Fatalf("forward: %d ids, want %d; first difference at %d", len(got), len(want), firstDiff(ids(got), ids(want)))
-			}
+// keysetPaging pages q forwards, backwards and forwards again and checks
+// every page against imgs.
+func keysetPaging(t *testing.T, s *Store, imgs []cloud.Image, q ImageQuery) {
+	t.Helper()
+	ctx := context.Background()
+	q.Service = cloud.Compute
+	want := matches(imgs, q)
+	if len(want) <= q.Limit {
+		t.Fatalf("the test needs more than one page: %d rows, limit %d", len(want), q.Limit)
+	}
 
-			// Back from the last page, by Prev.
-			back := pages[len(pages)-1].Images
-			q.After, q.Before = "", pages[len(pages)-1].Prev
-			for n := 0; q.Before != ""; n++ {
-				p, err := s.Images(ctx, q)
-				if err != nil {
-					t.Fatalf("back page %d: %v", n, err)
-				}
-				if p.Next == "" {
-					t.Fatalf("back page %d: no Next", n)
-				}
-				back = append(slices.Clone(p.Images), back...)
-				q.Before = p.Prev
-				if n > len(want) {
-					t.Fatal("paging back does not end")
-				}
-			}
-			if !slices.Equal(ids(back), ids(want)) {
-				t.Fatalf("backward: %d ids, want %d; first difference at %d", len(back), len(want), firstDiff(ids(back), ids(want)))
-			}
+	// Forward, page by page.
+	var pages []ImagePage
+	for {
+		p, err := s.Images(ctx, q)
+		if err != nil {
+			t.Fatalf("page %d: %v", len(pages), err)
+		}
+		if p.Total != len(want) {
+			t.Fatalf("page %d: Total = %d, want %d", len(pages), p.Total, len(want))
+		}
+		if (len(pages) == 0) != (p.Prev == "") {
+			t.Fatalf("page %d: Prev = %q", len(pages), p.Prev)
+		}
+		pages = append(pages, p)
+		if p.Next == "" {
+			break
+		}
+		if len(p.Images) != q.Limit {
+			t.Fatalf("page %d: %d images, want %d", len(pages)-1, len(p.Images), q.Limit)
+		}
+		if len(pages) > len(want) {
+			t.Fatal("paging does not end")
+		}
+		q.After = p.Next
+	}
+	var got []cloud.Image
+	for _, p := range pages {
+		got = append(got, p.Images...)
+	}
+	if !slices.Equal(ids(got), ids(want)) {
+		t.Fatalf("forward: %d ids, want %d; first difference at %d", len(got), len(want), firstDiff(ids(got), ids(want)))
+	}
 
-			// Next of a page reached backwards leads forward again.
-			q.Before = ""
-			q.After = pages[0].Next
-			p, err := s.Images(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(ids(p.Images), ids(pages[1].Images)) {
-				t.Errorf("page 2 again: %v, want %v", ids(p.Images), ids(pages[1].Images))
-			}
-		})
+	// Back from the last page, by Prev.
+	back := pages[len(pages)-1].Images
+	q.After, q.Before = "", pages[len(pages)-1].Prev
+	for n := 0; q.Before != ""; n++ {
+		p, err := s.Images(ctx, q)
+		if err != nil {
+			t.Fatalf("back page %d: %v", n, err)
+		}
+		if p.Next == "" {
+			t.Fatalf("back page %d: no Next", n)
+		}
+		back = append(slices.Clone(p.Images), back...)
+		q.Before = p.Prev
+		if n > len(want) {
+			t.Fatal("paging back does not end")
+		}
+	}
+	if !slices.Equal(ids(back), ids(want)) {
+		t.Fatalf("backward: %d ids, want %d; first difference at %d", len(back), len(want), firstDiff(ids(back), ids(want)))
+	}
+
+	// Next of a page reached backwards leads forward again.
+	q.Before = ""
+	q.After = pages[0].Next
+	p, err := s.Images(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(p.Images), ids(pages[1].Images)) {
+		t.Errorf("page 2 again: %v, want %v", ids(p.Images), ids(pages[1].Images))
 	}
 }
 

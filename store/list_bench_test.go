@@ -124,6 +124,7 @@ var listBenchQueries = []struct {
 	{"ready-family-newest", ImageQuery{Statuses: []string{"READY"}, Families: []string{"debian-12"}, Sort: "created_at", Desc: true}},
 	{"ready-newest", ImageQuery{Statuses: []string{"READY"}, Sort: "created_at", Desc: true}},
 	{"text-ready-newest", ImageQuery{Text: "secops", Statuses: []string{"READY"}, Sort: "created_at", Desc: true}},
+	{"text-ready-by-name", ImageQuery{Text: "secops", Statuses: []string{"READY"}}},
 	{"label-by-name", ImageQuery{Labels: []LabelFilter{{Key: "env", Value: "prod"}}, Sort: "name"}},
 	{"no-filter", ImageQuery{}},
 }
@@ -169,6 +170,51 @@ func BenchmarkListPartial(b *testing.B) {
 					if _, err := s.Facets(ctx, q); err != nil {
 						b.Fatal(err)
 					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkListNextPage reads the page after the first one (by its Next
+// cursor) and the page before that (by Prev), with warm caches: paging a
+// text search with many matches.
+//
+//	go test ./store/ -run '^$' -bench 'BenchmarkListNextPage' -benchtime 1s
+func BenchmarkListNextPage(b *testing.B) {
+	s := listStore(b)
+	ctx := context.Background()
+	for _, bc := range listBenchQueries {
+		if bc.q.Text == "" {
+			continue
+		}
+		q := bc.q
+		q.Service, q.Limit = cloud.Compute, 50
+		p1, err := s.Images(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		next := q
+		next.After = p1.Next
+		p2, err := s.Images(ctx, next)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev := q
+		prev.Before = p2.Prev
+		for _, c := range []struct {
+			name string
+			q    ImageQuery
+		}{{"next", next}, {"prev", prev}} {
+			b.Run(c.name+"/"+bc.name, func(b *testing.B) {
+				var p ImagePage
+				for b.Loop() {
+					if p, err = s.Images(ctx, c.q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if len(p.Images) != 50 {
+					b.Fatalf("got %d images, want 50", len(p.Images))
 				}
 			})
 		}

@@ -30,12 +30,24 @@ type queryCache struct {
 	lru     *list.List // of *cacheEntry, most recent first
 	entries map[string]*list.Element
 	flight  map[string]*cacheCall
+
+	// Weighted entries (the match lists of text queries, weight = rows)
+	// are bounded apart: at most maxWeighted of them, weighing at most
+	// maxWeight together. weight and weighted are the current sums.
+	maxWeight, maxWeighted int
+	weight, weighted       int
+
+	// matchListMax is the most matches a text query may have for its
+	// ordered match list to be cached (matchList); 0 or less disables the
+	// lists. Tests lower it.
+	matchListMax int
 }
 
 type cacheEntry struct {
-	key string
-	gen uint64
-	val any
+	key    string
+	gen    uint64
+	val    any
+	weight int
 }
 
 // cacheCall is a computation in progress.
@@ -51,13 +63,34 @@ var errCachePanic = errors.New("cached computation panicked")
 // defaultCacheEntries bounds the cache: an entry is a few hundred bytes.
 const defaultCacheEntries = 512
 
+// The bounds of the match lists: at most defaultMatchListMax rows each
+// (16 bytes a row), defaultMatchLists of them, defaultMatchListRows rows
+// (16 MiB) in all.
+const (
+	defaultMatchListMax  = 200_000
+	defaultMatchLists    = 32
+	defaultMatchListRows = 1 << 20
+)
+
 func newQueryCache(max int) *queryCache {
 	return &queryCache{
-		max:     max,
-		lru:     list.New(),
-		entries: make(map[string]*list.Element),
-		flight:  make(map[string]*cacheCall),
+		max:          max,
+		lru:          list.New(),
+		entries:      make(map[string]*list.Element),
+		flight:       make(map[string]*cacheCall),
+		maxWeight:    defaultMatchListRows,
+		maxWeighted:  defaultMatchLists,
+		matchListMax: defaultMatchListMax,
 	}
+}
+
+// has reports whether key has a value of the current generation.
+func (c *queryCache) has(key string) bool {
+	gen := c.gen.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[key]
+	return ok && el.Value.(*cacheEntry).gen == gen
 }
 
 // invalidate makes every entry stale; the store calls it after each write
@@ -69,6 +102,15 @@ func (c *queryCache) invalidate() { c.gen.Add(1) }
 // error is returned and not cached. Values are shared: callers copy before
 // handing out anything mutable.
 func (c *queryCache) get(key string, compute func() (any, error)) (any, error) {
+	return c.getWeighted(key, func() (any, int, error) {
+		v, err := compute()
+		return v, 0, err
+	})
+}
+
+// getWeighted is get for a value that also says its weight (see
+// queryCache.maxWeight); 0 is unweighted.
+func (c *queryCache) getWeighted(key string, compute func() (any, int, error)) (any, error) {
 	gen := c.gen.Load()
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
@@ -91,6 +133,7 @@ func (c *queryCache) get(key string, compute func() (any, error)) (any, error) {
 	c.flight[fkey] = call
 	c.mu.Unlock()
 
+	var weight int
 	func() {
 		defer func() {
 			if call.err == nil && call.val == nil {
@@ -100,34 +143,64 @@ func (c *queryCache) get(key string, compute func() (any, error)) (any, error) {
 			c.mu.Lock()
 			delete(c.flight, fkey)
 			if call.err == nil {
-				c.put(key, gen, call.val)
+				c.put(key, gen, call.val, weight)
 			}
 			c.mu.Unlock()
 			close(call.done)
 		}()
-		call.val, call.err = compute()
+		call.val, weight, call.err = compute()
 	}()
 	return call.val, call.err
 }
 
 // put stores val under key at gen, evicting the least recently used entry
-// beyond max. A value of an older generation than the stored one is dropped.
-func (c *queryCache) put(key string, gen uint64, val any) {
+// beyond max, and the least recently used weighted entries beyond the
+// weighted bounds. A value of an older generation than the stored one is
+// dropped, and so is a value heavier than all weighted entries may be.
+func (c *queryCache) put(key string, gen uint64, val any, weight int) {
+	if weight > c.maxWeight {
+		return
+	}
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*cacheEntry)
 		if e.gen > gen {
 			return
 		}
-		e.gen, e.val = gen, val
+		c.weigh(e, -1)
+		e.gen, e.val, e.weight = gen, val, weight
+		c.weigh(e, 1)
 		c.lru.MoveToFront(el)
-		return
+	} else {
+		e := &cacheEntry{key: key, gen: gen, val: val, weight: weight}
+		c.entries[key] = c.lru.PushFront(e)
+		c.weigh(e, 1)
 	}
-	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, gen: gen, val: val})
 	for c.lru.Len() > c.max {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.entries, old.Value.(*cacheEntry).key)
+		c.remove(c.lru.Back())
 	}
+	for c.weight > c.maxWeight || c.weighted > c.maxWeighted {
+		el := c.lru.Back()
+		for el.Value.(*cacheEntry).weight == 0 {
+			el = el.Prev()
+		}
+		c.remove(el)
+	}
+}
+
+// weigh adds (sign 1) or takes (-1) e's weight to or from the sums.
+func (c *queryCache) weigh(e *cacheEntry, sign int) {
+	if e.weight > 0 {
+		c.weight += sign * e.weight
+		c.weighted += sign
+	}
+}
+
+// remove drops the entry of el.
+func (c *queryCache) remove(el *list.Element) {
+	e := el.Value.(*cacheEntry)
+	c.lru.Remove(el)
+	delete(c.entries, e.key)
+	c.weigh(e, -1)
 }
 
 // len is the number of entries (for tests).

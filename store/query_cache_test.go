@@ -254,6 +254,7 @@ func TestCacheConcurrentReadsAndWrites(t *testing.T) {
 		{Service: cloud.Compute, Statuses: []string{"READY"}},
 		{Service: cloud.Compute, Families: []string{"debian-12"}, Sort: "created_at"},
 		{Service: cloud.Compute, Labels: []LabelFilter{{Key: "env", Value: "prod"}}},
+		{Service: cloud.Compute, Text: "ubuntu", Sort: "created_at", Desc: true, Limit: 7}, // from match lists
 	}
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
@@ -266,9 +267,18 @@ func TestCacheConcurrentReadsAndWrites(t *testing.T) {
 				default:
 				}
 				q := queries[(r+i)%len(queries)]
-				if _, err := s.Images(ctx, q); err != nil {
+				p, err := s.Images(ctx, q)
+				if err != nil {
 					t.Error(err)
 					return
+				}
+				if p.Next != "" { // and the next page, by a cursor of another generation maybe
+					q.After = p.Next
+					if _, err := s.Images(ctx, q); err != nil {
+						t.Error(err)
+						return
+					}
+					q.After = ""
 				}
 				if _, err := s.Facets(ctx, q); err != nil {
 					t.Error(err)
@@ -307,5 +317,11 @@ func TestCacheConcurrentReadsAndWrites(t *testing.T) {
 	readers.Wait()
 	for _, q := range queries {
 		checkFresh(t, s, q, "after concurrent writes")
+		got := walkPages(t, s, q)
+		s.cache.matchListMax = 0
+		if want := walkPages(t, s, q); !reflect.DeepEqual(got, want) {
+			t.Errorf("pages of %+v after concurrent writes:\n%+v\nwant\n%+v", q, got, want)
+		}
+		s.cache.matchListMax = defaultMatchListMax
 	}
 }
