@@ -17,47 +17,61 @@ var benchFolders = []string{"b1g-golden", "b1g-team-a", "b1g-team-b", "b1g-team-
 
 // seeded is a store with 100 000 Compute images, built once per run of
 // the benchmarks that read it.
-var seeded struct {
+// benchDB is a store seeded once per test process, shared by the
+// benchmarks that need a large data set; TestMain removes it.
+type benchDB struct {
 	once sync.Once
 	s    *Store
 	dir  string
 	err  error
 }
 
-func seededStore(b *testing.B) *Store {
-	b.Helper()
-	seeded.once.Do(func() {
-		seeded.dir, seeded.err = os.MkdirTemp("", "imagedash-bench-")
-		if seeded.err != nil {
+// open seeds the store with gen's images on first use.
+func (d *benchDB) open(tb testing.TB, gen func() []cloud.Image) *Store {
+	tb.Helper()
+	d.once.Do(func() {
+		d.dir, d.err = os.MkdirTemp("", "imagedash-bench-")
+		if d.err != nil {
 			return
 		}
 		ctx := context.Background()
-		seeded.s, seeded.err = Open(ctx, filepath.Join(seeded.dir, "bench.db"))
-		if seeded.err != nil {
+		d.s, d.err = Open(ctx, filepath.Join(d.dir, "bench.db"))
+		if d.err != nil {
 			return
 		}
 		at := time.Now()
-		for folder, imgs := range byFolder(genImages(cloud.Compute, benchFolders, 100_000)) {
-			if _, seeded.err = seeded.s.ReplaceFolderImages(ctx, cloud.Compute, folder, imgs, at); seeded.err != nil {
+		for folder, imgs := range byFolder(gen()) {
+			if _, d.err = d.s.ReplaceFolderImages(ctx, cloud.Compute, folder, imgs, at); d.err != nil {
 				return
 			}
 		}
 	})
-	if seeded.err != nil {
-		b.Fatalf("seed: %v", seeded.err)
+	if d.err != nil {
+		tb.Fatalf("seed: %v", d.err)
 	}
-	return seeded.s
+	return d.s
+}
+
+func (d *benchDB) close() {
+	if d.s != nil {
+		d.s.Close()
+	}
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
+}
+
+// seeded holds genImages(100 000) over benchFolders.
+var seeded benchDB
+
+func seededStore(b *testing.B) *Store {
+	return seeded.open(b, func() []cloud.Image { return genImages(cloud.Compute, benchFolders, 100_000) })
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	cleanupListStore()
-	if seeded.s != nil {
-		seeded.s.Close()
-	}
-	if seeded.dir != "" {
-		os.RemoveAll(seeded.dir)
-	}
+	listSeeded.close()
+	seeded.close()
 	os.Exit(code)
 }
 

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,46 +69,11 @@ func genListImages(n int) []cloud.Image {
 	return imgs
 }
 
-// listSeeded is a store with genListImages(100 000), built once per process.
-var listSeeded struct {
-	once sync.Once
-	s    *Store
-	dir  string
-	err  error
-}
+// listSeeded holds genListImages(100 000), built once per process.
+var listSeeded benchDB
 
-func listStore(b testing.TB) *Store {
-	b.Helper()
-	listSeeded.once.Do(func() {
-		listSeeded.dir, listSeeded.err = os.MkdirTemp("", "imagedash-listbench-")
-		if listSeeded.err != nil {
-			return
-		}
-		ctx := context.Background()
-		listSeeded.s, listSeeded.err = Open(ctx, filepath.Join(listSeeded.dir, "bench.db"))
-		if listSeeded.err != nil {
-			return
-		}
-		at := time.Now()
-		for folder, imgs := range byFolder(genListImages(100_000)) {
-			if _, listSeeded.err = listSeeded.s.ReplaceFolderImages(ctx, cloud.Compute, folder, imgs, at); listSeeded.err != nil {
-				return
-			}
-		}
-	})
-	if listSeeded.err != nil {
-		b.Fatalf("seed: %v", listSeeded.err)
-	}
-	return listSeeded.s
-}
-
-func cleanupListStore() {
-	if listSeeded.s != nil {
-		listSeeded.s.Close()
-	}
-	if listSeeded.dir != "" {
-		os.RemoveAll(listSeeded.dir)
-	}
+func listStore(tb testing.TB) *Store {
+	return listSeeded.open(tb, func() []cloud.Image { return genListImages(100_000) })
 }
 
 // listBenchQueries are the first pages (50 rows) of the image browser's
