@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/cloud/cloudtest"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
@@ -137,27 +138,12 @@ type cloudEnv struct {
 func newCloudEnv(t *testing.T, images int) *cloudEnv {
 	t.Helper()
 	ctx := context.Background()
-	s, err := sim.New(sim.Options{Images: images})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cloud.Dial(ctx, cloud.Config{Endpoint: addr, Insecure: true, CallTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := cloudtest.Start(t, sim.Options{Images: images})
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		st.Close()
-		c.Close()
-		s.Close()
-	})
+	t.Cleanup(func() { st.Close() })
 	sy := syncer.New(c, st, syncer.Config{})
 	if p := sy.SyncAll(ctx); p.Err != nil || p.Failures > 0 {
 		t.Fatalf("sync: %+v", p)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/cloud/cloudtest"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/store"
 )
@@ -23,27 +24,12 @@ type env struct {
 func newEnv(t *testing.T, images int) *env {
 	t.Helper()
 	ctx := context.Background()
-	s, err := sim.New(sim.Options{Images: images})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cloud.Dial(ctx, cloud.Config{Endpoint: addr, Insecure: true, CallTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := cloudtest.Start(t, sim.Options{Images: images})
 	st, err := store.Open(ctx, t.TempDir()+"/imagedash.db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		st.Close()
-		c.Close()
-		s.Close()
-	})
+	t.Cleanup(func() { st.Close() })
 	return &env{sim: s, client: c, store: st, folder: s.DefaultFolderID()}
 }
 
@@ -223,21 +209,8 @@ func TestRunStopsWithContext(t *testing.T) {
 }
 
 func BenchmarkSync100k(b *testing.B) {
-	s, err := sim.New(sim.Options{Images: benchImages})
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s, c := cloudtest.Start(b, sim.Options{Images: benchImages})
 	ctx := context.Background()
-	c, err := cloud.Dial(ctx, cloud.Config{Endpoint: addr, Insecure: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
 	st, err := store.Open(ctx, b.TempDir()+"/bench.db")
 	if err != nil {
 		b.Fatal(err)
