@@ -80,7 +80,9 @@ func genImages(svc cloud.Service, folders []string, n int) []cloud.Image {
 			Status:      st,
 			OS:          osName,
 			Size:        size,
+			StorageSize: size * int64(3+i%7) / 10, // derived from i, not rng: the rest of the data stays as it was
 			MinDiskSize: size + 1<<30,
+			Checksum:    fmt.Sprintf("%032x", (i%97)*7919),
 			ProductIDs:  []string{fmt.Sprintf("f2e%05d", rng.IntN(50))},
 			CreatedAt:   genEpoch.Add(time.Duration(i/10) * time.Minute),
 		}

@@ -32,8 +32,9 @@ type ImageQuery struct {
 	Families []string
 	OS       string
 	Labels   []LabelFilter
-	// Sort is one of name, id, family, status, os, size, min_disk_size,
-	// created_at ("" is name). Ties are broken by id, in the same direction.
+	// Sort is one of name, id, family, status, os, size, storage_size,
+	// min_disk_size, checksum, created_at ("" is name). Ties are broken by
+	// id, in the same direction.
 	Sort string
 	Desc bool
 	// Limit is the page size, 1..MaxLimit; 0 or less means DefaultLimit,
@@ -101,9 +102,9 @@ func sortColumnOf(sort string) (sortColumn, bool) {
 	switch sort {
 	case "", "name":
 		return sortColumn{name: "name"}, true
-	case "id", "family", "status", "os":
+	case "id", "family", "status", "os", "checksum":
 		return sortColumn{name: sort}, true
-	case "size", "min_disk_size", "created_at":
+	case "size", "storage_size", "min_disk_size", "created_at":
 		return sortColumn{name: sort, numeric: true}, true
 	}
 	return sortColumn{}, false
@@ -128,8 +129,12 @@ func (c sortColumn) value(img cloud.Image) any {
 		return img.OS
 	case "size":
 		return img.Size
+	case "storage_size":
+		return img.StorageSize
 	case "min_disk_size":
 		return img.MinDiskSize
+	case "checksum":
+		return img.Checksum
 	case "created_at":
 		return ms(img.CreatedAt)
 	}

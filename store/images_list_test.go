@@ -147,7 +147,7 @@ func compareBy(col string, desc bool) func(a, b cloud.Image) int {
 	}
 }
 
-var sortNames = []string{"name", "id", "family", "status", "os", "size", "min_disk_size", "created_at"}
+var sortNames = []string{"name", "id", "family", "status", "os", "size", "storage_size", "min_disk_size", "checksum", "created_at"}
 
 func TestImagesSorts(t *testing.T) {
 	s := fixtureStore(t)
