@@ -165,15 +165,6 @@ func (f ImageFilter) SortedBy(key string, numeric bool) ImageFilter {
 	return f
 }
 
-// WithLabel is the first page of f with one more label filter.
-func (f ImageFilter) WithLabel(l string) ImageFilter {
-	f = f.FirstPage().clone()
-	if !slices.Contains(f.Labels, l) {
-		f.Labels = append(f.Labels, l)
-	}
-	return f
-}
-
 // WithFamily is the first page of f filtered to one family.
 func (f ImageFilter) WithFamily(fam string) ImageFilter {
 	f = f.FirstPage().clone()

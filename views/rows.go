@@ -33,11 +33,6 @@ func imageRows(cols []Column, rows []ImageRow, labelBase string) templ.Component
 	})
 }
 
-// ImageRowView is one table row, its cells in the service's column order.
-func ImageRowView(cols []Column, r ImageRow, labelBase string) templ.Component {
-	return imageRows(cols, []ImageRow{r}, labelBase)
-}
-
 // htmlWriter writes markup and escaped values, keeping the first error.
 type htmlWriter struct {
 	w interface {

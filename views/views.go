@@ -6,7 +6,6 @@ package views
 
 import (
 	"maps"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -390,14 +389,6 @@ func dash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-// addParam appends one more parameter to a URL that has a query already.
-// The server answers with the canonical URL (HX-Push-Url), so the order of
-// parameters here does not matter; it saves re-encoding the whole state for
-// each of the hundreds of label links of a page.
-func addParam(u, name, value string) string {
-	return u + "&" + url.QueryEscape(name) + "=" + url.QueryEscape(value)
 }
 
 // ErrorPage is a full-page error: the one error handler renders it for

@@ -305,19 +305,6 @@ func setStatus(m proto.Message, name string) {
 	}
 }
 
-// statusName reads the `status` enum of any image message.
-func statusName(m proto.Message) string {
-	r := m.ProtoReflect()
-	fd := r.Descriptor().Fields().ByName("status")
-	if fd == nil || fd.Enum() == nil {
-		return ""
-	}
-	if v := fd.Enum().Values().ByNumber(r.Get(fd).Enum()); v != nil {
-		return string(v.Name())
-	}
-	return ""
-}
-
 // applyMask copies the fields named in mask from src to dst (same type).
 // Labels are replaced as a whole, as the API documents.
 func applyMask(dst, src proto.Message, mask []string) {
