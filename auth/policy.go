@@ -1,6 +1,10 @@
 package auth
 
-import "github.com/imagedash/imagedash/store"
+import (
+	"slices"
+
+	"github.com/imagedash/imagedash/store"
+)
 
 // rank orders the roles: each may do what the lower ones may.
 func rank(r store.Role) int {
@@ -97,4 +101,25 @@ func filter(all []string, keep func(string) bool) []string {
 		}
 	}
 	return out
+}
+
+// Folders lists the folders the person may see, sorted; all is true for an
+// admin, who sees every folder (the list is then nil). A list query
+// narrowed to these shows nothing the person may not see.
+func (p Policy) Folders() (ids []string, all bool) {
+	if p.admin {
+		return nil, true
+	}
+	for f, r := range p.best {
+		if r >= rank(store.RoleViewer) {
+			ids = append(ids, f)
+		}
+	}
+	for f := range p.shared {
+		if p.best[f] < rank(store.RoleViewer) {
+			ids = append(ids, f)
+		}
+	}
+	slices.Sort(ids)
+	return ids, false
 }

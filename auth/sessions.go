@@ -9,7 +9,9 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -77,6 +79,9 @@ type SessionStore struct {
 	touchEvery time.Duration
 	now        func() time.Time
 	options    sessions.Options
+
+	mu      sync.Mutex
+	decoded map[string]map[any]any // see decode
 }
 
 // NewSessionStore makes a SessionStore over b.
@@ -94,7 +99,7 @@ func NewSessionStore(b SessionBackend, cfg SessionConfig) (*SessionStore, error)
 			}
 		}
 	}
-	st := &SessionStore{b: b, idle: cfg.Idle, absolute: cfg.Absolute, now: cfg.Now}
+	st := &SessionStore{b: b, idle: cfg.Idle, absolute: cfg.Absolute, now: cfg.Now, decoded: map[string]map[any]any{}}
 	if st.idle <= 0 {
 		st.idle = 2 * time.Hour
 	}
@@ -158,8 +163,8 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 		}
 		return s, nil
 	}
-	values := make(map[any]any)
-	if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&values); err != nil {
+	values, ok := st.decode(row.Data)
+	if !ok {
 		return s, nil // unreadable (a type no longer registered): start over
 	}
 	s.Values, s.ID, s.IsNew = values, id, false
@@ -172,6 +177,32 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	}
 	return s, nil
 }
+
+// decode is gob's decoding of a session's values, remembered by the
+// encoded bytes: a gob decoder compiles the types it meets each time, which
+// made decoding a third of reading a session, and the same few sessions
+// are read on every request. Each caller gets its own copy of the map.
+func (st *SessionStore) decode(data []byte) (map[any]any, bool) {
+	st.mu.Lock()
+	cached, ok := st.decoded[string(data)]
+	st.mu.Unlock()
+	if !ok {
+		cached = make(map[any]any)
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&cached); err != nil {
+			return nil, false
+		}
+		st.mu.Lock()
+		if len(st.decoded) >= maxDecoded {
+			clear(st.decoded)
+		}
+		st.decoded[string(data)] = cached
+		st.mu.Unlock()
+	}
+	return maps.Clone(cached), true
+}
+
+// maxDecoded bounds the decoded values kept by decode.
+const maxDecoded = 10000
 
 // Save writes the session and its cookie. A new session gets a fresh
 // random id (an id from the request is never adopted). MaxAge < 0 ends

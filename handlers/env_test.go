@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +22,9 @@ import (
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
+	"github.com/imagedash/imagedash/views"
 	"github.com/imagedash/imagedash/web"
+	"github.com/imagedash/imagedash/web/webtest"
 )
 
 // now is the handlers' clock in every test.
@@ -103,11 +106,13 @@ func genImages(svc cloud.Service, n int) []cloud.Image {
 // env is the router over real handlers and a real store on a temp file,
 // filled with the generated images and synced 20 s before now.
 type env struct {
-	t      testing.TB
-	srv    http.Handler
-	store  *store.Store
-	syncer *syncer.Syncer
-	images map[cloud.Service][]cloud.Image
+	t   testing.TB
+	srv http.Handler
+	// browser is signed in as admin; e.do and e.get go through it.
+	browser *webtest.Browser
+	store   *store.Store
+	syncer  *syncer.Syncer
+	images  map[cloud.Service][]cloud.Image
 }
 
 type envOptions struct {
@@ -141,9 +146,37 @@ func newEnv(t testing.TB, o envOptions) *env {
 		// A real syncer that never runs: Refresh and its rate limit are real.
 		e.syncer = syncer.New(nil, st, syncer.Config{MinRefreshGap: time.Minute, Now: func() time.Time { return now }})
 	}
-	h := handlers.New(handlers.Config{Store: st, Syncer: e.syncer, Cloud: o.cloud, Now: func() time.Time { return now }})
-	e.srv = web.New(web.Config{}, web.Deps{Handlers: h})
+	e.serve(handlers.Config{Store: st, Syncer: e.syncer, Cloud: o.cloud, Now: func() time.Time { return now }})
 	return e
+}
+
+// serve builds the real router over handlers of cfg, with sign-in, and
+// signs e.browser in as an admin.
+func (e *env) serve(cfg handlers.Config) {
+	e.t.Helper()
+	sessions, dir := webtest.People(e.t, e.store, nil)
+	cfg.People, cfg.Sessions = e.store, sessions
+	if cfg.Ops == nil {
+		cfg.Ops = e.store
+	}
+	srv, err := web.New(web.Config{}, web.Deps{Handlers: handlers.New(cfg), Sessions: sessions, Directory: dir})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv = srv
+	webtest.AddUser(e.t, e.store, "root", true)
+	e.browser = webtest.NewBrowser(e.t, srv)
+	e.browser.Login("root", webtest.Password)
+}
+
+// sessionCookie is the admin browser's session cookie as a Cookie header
+// value, for clients that are not the browser (the load tool).
+func (e *env) sessionCookie() string {
+	c := e.browser.SessionCookie()
+	if c == nil {
+		e.t.Fatal("the admin browser is not signed in")
+	}
+	return c.Name + "=" + c.Value
 }
 
 // put replaces the cached images of svc with imgs, folder by folder, and
@@ -188,10 +221,16 @@ type response struct {
 
 var htmx = map[string]string{handlers.HeaderRequest: "true"}
 
+// do sends a request through the admin's browser. A form body gets the
+// page's CSRF token, as a browser's form would.
 func (e *env) do(method, target string, body url.Values, hdr map[string]string) response {
 	e.t.Helper()
 	var req *http.Request
 	if body != nil {
+		if !body.Has(views.CSRFField) {
+			body = maps.Clone(body)
+			body.Set(views.CSRFField, e.browser.CSRF)
+		}
 		req = httptest.NewRequest(method, target, strings.NewReader(body.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	} else {
@@ -200,8 +239,7 @@ func (e *env) do(method, target string, body url.Values, hdr map[string]string) 
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
-	e.srv.ServeHTTP(rec, req)
+	rec := e.browser.Do(req)
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(rec.Body.String()))
 	if err != nil {
 		e.t.Fatal(err)

@@ -28,16 +28,21 @@ func (h *Handlers) ListFamilies(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	scoped, err := h.scope(c, "family.list", folderIDs)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	folders, err := h.store.Folders(ctx)
 	if err != nil {
 		return err
 	}
-	fams, err := h.store.Families(ctx, svc, folderIDs)
+	folders = seen(c, folders)
+	fams, err := h.store.Families(ctx, svc, scoped)
 	if err != nil {
 		return err
 	}
-	fr, banner, cache, err := h.freshness(ctx, svc, folderIDs, folders)
+	fr, banner, cache, err := h.freshness(ctx, svc, scoped, folders)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
@@ -53,17 +55,41 @@ type Config struct {
 	Folders []string
 	// CloudTimeout bounds each lazy cloud call (0 → 10 s).
 	CloudTimeout time.Duration
+	// People holds the accounts, teams and audit log (the login and admin
+	// pages); nil leaves the audit log unwritten (handler tests of pages
+	// that do not need it).
+	People People
+	// Sessions keeps the sign-in sessions; Limiter throttles failed
+	// sign-ins. Both are needed for the sign-in page.
+	Sessions *auth.SessionStore
+	Limiter  *auth.RateLimiter
+	// Tracker starts and cancels changes in the cloud, and Ops reads the
+	// operations it keeps; nil Tracker makes every change answer 503.
+	Tracker Tracker
+	Ops     OpsStore
 	// Now is the clock for relative times (nil → time.Now).
 	Now func() time.Time
 }
 
 // Handlers are the HTTP handlers, as methods sharing the dependencies.
 type Handlers struct {
-	log          *slog.Logger
-	store        Store
-	syncer       Syncer
-	cloud        ImageHistory
-	folders      []string
+	log      *slog.Logger
+	store    Store
+	syncer   Syncer
+	cloud    ImageHistory
+	folders  []string
+	people   People
+	sessions *auth.SessionStore
+	limiter  *auth.RateLimiter
+	tracker  Tracker
+	ops      OpsStore
+
+	// anyOpen's memo: whether an operation was open at generation openGen.
+	openMu       sync.Mutex
+	openGen      uint64
+	openAny      bool
+	openKnown    bool
+	auditor      Auditor
 	cloudTimeout time.Duration
 	now          func() time.Time
 }
@@ -76,11 +102,29 @@ func New(cfg Config) *Handlers {
 		syncer:       cfg.Syncer,
 		cloud:        cfg.Cloud,
 		folders:      cfg.Folders,
+		people:       cfg.People,
+		sessions:     cfg.Sessions,
+		limiter:      cfg.Limiter,
+		tracker:      cfg.Tracker,
+		ops:          cfg.Ops,
 		cloudTimeout: cfg.CloudTimeout,
 		now:          cfg.Now,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.People != nil {
+		h.auditor = cfg.People
+	}
+	if cfg.Ops != nil {
+		if _, ok := cfg.Ops.(*OpsCache); !ok {
+			// Badges are polled by every open tab: read operations through
+			// the cache (see OpsCache).
+			h.ops = NewOpsCache(cfg.Ops)
+		}
+	}
+	if h.limiter == nil {
+		h.limiter = auth.NewRateLimiter(auth.RateLimitConfig{})
 	}
 	if h.cloudTimeout <= 0 {
 		h.cloudTimeout = 10 * time.Second

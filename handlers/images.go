@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,6 +34,11 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	q := storeQuery(f)
+	// The URL keeps what was asked ("all folders"); the store is asked for
+	// the folders the viewer may see.
+	if q.FolderIDs, err = h.scope(c, "image.list", f.Folders); err != nil {
+		return err
+	}
 
 	var (
 		wg                    sync.WaitGroup
@@ -51,12 +57,17 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	if err := errors.Join(pageErr, facErr, fErr); err != nil {
 		return err
 	}
-	fr, banner, cache, err := h.freshness(ctx, f.Service, f.Folders, folders)
+	folders = seen(c, folders)
+	fr, banner, cache, err := h.freshness(ctx, f.Service, q.FolderIDs, folders)
 	if err != nil {
 		return err
 	}
 
 	now := h.now()
+	rows := rows(page, now)
+	if err := h.markOpen(ctx, f.Service, rows); err != nil {
+		return err
+	}
 	p := views.ImagesPage{
 		Nav: views.Nav{
 			Page:    views.PageImages,
@@ -66,7 +77,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		},
 		Filter:    f,
 		Columns:   columns(f.Service),
-		Rows:      views.NewImageRows(page.Images, now),
+		Rows:      rows,
 		Total:     page.Total,
 		Statuses:  options(facets.Statuses, f.Statuses, views.StatusTitle),
 		Families:  options(facets.Families, f.Families, nil),
@@ -81,6 +92,16 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	p.Freshness.Return = f.FirstPage().URL()
 	PushURL(c, f.URL(), canonicalList)
 	return Render(c, http.StatusOK, views.ImagesFull(p), views.ImagesPartial(p))
+}
+
+// rows formats a page's images: once per cached page (page.Memo), then
+// only the relative times per request.
+func rows(page store.ImagePage, now time.Time) []views.ImageRow {
+	if page.Memo == nil {
+		return views.NewImageRows(page.Images, now)
+	}
+	static := page.Memo.Do(func() any { return views.NewImageRows(page.Images, now) }).([]views.ImageRow)
+	return views.Reanchor(static, page.Images, now)
 }
 
 // pageLinks works out where the page starts (1-based; 0 when unknown) and

@@ -30,10 +30,15 @@ const operationsPageSize = 20
 
 // ShowImage is an image's detail page (GET /images/:service/:id), from the
 // cache. Its operations and the family's latest image load afterwards,
-// each from its own route, so the page never waits on the cloud.
+// each from its own route, so the page never waits on the cloud. The
+// badges of operations on the image (open, or named by ?op=) show by its
+// status, and the section reloads when one ends (see imageOps, imageGone).
 func (h *Handlers) ShowImage(c echo.Context) error {
-	p, _, err := h.imagePage(c)
+	p, img, err := h.imagePage(c)
 	if err != nil {
+		return imageGone(c, err)
+	}
+	if p.Ops, err = h.imageOps(c, img); err != nil {
 		return err
 	}
 	return Render(c, http.StatusOK, views.ImageFull(p), views.ImageFull(p))
@@ -127,10 +132,15 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 	if err != nil {
 		return views.ImagePage{}, img, err
 	}
+	if !viewer(c).Policy.CanView(img.FolderID) {
+		return views.ImagePage{}, img, h.deny(c, "image.view", "image", img.ID,
+			"You may not see this image: folder %s belongs to no team of yours and is not shared.", img.FolderID)
+	}
 	folders, err := h.store.Folders(ctx)
 	if err != nil {
 		return views.ImagePage{}, img, err
 	}
+	folders = seen(c, folders)
 	row := views.NewImageRow(img, h.now())
 	name := views.FolderNames(folders)[img.FolderID]
 	p := views.ImagePage{
@@ -144,7 +154,9 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 		Fields:        views.NewImageFields(row, img, name),
 		FolderName:    name,
 		OperationsURL: row.URL + "/operations",
+		CanEdit:       viewer(c).Policy.CanEdit(img.FolderID),
 	}
+	p.CopyURL = copyLink(c, img, folders)
 	if svc == cloud.Compute && img.Family != "" {
 		p.LatestURL = row.URL + "/latest"
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
+	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/views"
-	"github.com/imagedash/imagedash/web"
 )
 
 // fields are the detail page's field names and texts.
@@ -127,12 +127,14 @@ func TestShowImageNotFound(t *testing.T) {
 	}
 }
 
-// cloudEnv is the emulator on a loopback port, a client of it, and the
-// router over a store the real syncer filled from it.
+// cloudEnv is the emulator on a loopback port (operations finish at once),
+// a client of it, and the router over a store the real syncer filled from
+// it, with a tracker whose watcher tests run by hand (ce.tracker.Step).
 type cloudEnv struct {
 	*env
-	sim    *sim.Sim
-	client *cloud.Client
+	sim     *sim.Sim
+	client  *cloud.Client
+	tracker *tracker.Tracker
 }
 
 func newCloudEnv(t *testing.T, images int) *cloudEnv {
@@ -148,9 +150,10 @@ func newCloudEnv(t *testing.T, images int) *cloudEnv {
 	if p := sy.SyncAll(ctx); p.Err != nil || p.Failures > 0 {
 		t.Fatalf("sync: %+v", p)
 	}
-	h := handlers.New(handlers.Config{Store: st, Syncer: sy, Cloud: c, CloudTimeout: 3 * time.Second})
-	e := &env{t: t, store: st, syncer: sy, srv: web.New(web.Config{}, web.Deps{Handlers: h})}
-	return &cloudEnv{env: e, sim: s, client: c}
+	e := &env{t: t, store: st, syncer: sy}
+	tr := tracker.New(c, st, tracker.Config{})
+	e.serve(handlers.Config{Store: st, Syncer: sy, Cloud: c, CloudTimeout: 3 * time.Second, Tracker: tr, Ops: st})
+	return &cloudEnv{env: e, sim: s, client: c, tracker: tr}
 }
 
 // first is the first cached image of svc that keep accepts.

@@ -50,6 +50,9 @@ func (h *Handlers) RefreshCache(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if folders, err = h.scope(c, "cache.refresh", folders); err != nil {
+		return err
+	}
 	asked := h.now()
 	if err := h.syncer.Refresh(); err != nil {
 		if errors.Is(err, syncer.ErrTooSoon) {
@@ -58,6 +61,7 @@ func (h *Handlers) RefreshCache(c echo.Context) error {
 		}
 		return err
 	}
+	h.audit(c, store.AuditEntry{Action: "cache.refresh", TargetKind: "service", TargetID: string(svc), Outcome: store.OutcomeSuccess})
 	if !IsHTMX(c.Request()) {
 		return c.Redirect(http.StatusSeeOther, localURL(form.Get("return")))
 	}
@@ -83,6 +87,9 @@ func (h *Handlers) SyncStatus(c echo.Context) error {
 	}
 	folders, err := parseFolders(q["folder"])
 	if err != nil {
+		return err
+	}
+	if folders, err = h.scope(c, "cache.status", folders); err != nil {
 		return err
 	}
 	var since time.Time

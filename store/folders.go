@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/imagedash/imagedash/cloud"
 )
@@ -33,6 +35,7 @@ func (s *Store) SaveFolders(ctx context.Context, fs []cloud.Folder) error {
 		rows = append(rows, row{f, labels})
 	}
 	now := ms(s.now())
+	defer s.meta.invalidate()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		gone, err := folderIDs(ctx, tx)
 		if err != nil {
@@ -68,12 +71,45 @@ WHERE (cloud_id, name, description, labels) IS NOT
 	return nil
 }
 
+// metaCacheEntries bounds the cache of folders and sync states (Store.meta):
+// one entry for the folders, one a service for the sync states.
+const metaCacheEntries = 16
+
+// The folders and the sync states are read by every page (the folder
+// picker, the freshness line) and written only by the sync: SaveFolders
+// once a pass, RecordSync once a folder and pass. So they are cached in
+// Store.meta, whose generation those two bump after their transaction;
+// any other write to the folders or sync_state tables must do the same.
+
 // Folders lists the cached folders by name (then id).
 func (s *Store) Folders(ctx context.Context) ([]cloud.Folder, error) {
+	v, err := s.meta.get("folders", func() (any, error) {
+		fs, err := s.folders(ctx)
+		if fs == nil {
+			fs = []cloud.Folder{} // nil is a computation that panicked
+		}
+		return fs, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: folders: %w", err)
+	}
+	fs := v.([]cloud.Folder)
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	out := slices.Clone(fs)
+	for i := range out {
+		out[i].Labels = maps.Clone(out[i].Labels)
+	}
+	return out, nil
+}
+
+// folders is Folders without the cache.
+func (s *Store) folders(ctx context.Context) ([]cloud.Folder, error) {
 	rows, err := s.r.QueryContext(ctx,
 		`SELECT id, cloud_id, name, description, labels FROM folders ORDER BY name, id`)
 	if err != nil {
-		return nil, fmt.Errorf("store: folders: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var fs []cloud.Folder
@@ -83,17 +119,17 @@ func (s *Store) Folders(ctx context.Context) ([]cloud.Folder, error) {
 			labels string
 		)
 		if err := rows.Scan(&f.ID, &f.CloudID, &f.Name, &f.Description, &labels); err != nil {
-			return nil, fmt.Errorf("store: folders: %w", err)
+			return nil, err
 		}
 		if labels != "{}" && labels != "" {
 			if err := json.Unmarshal([]byte(labels), &f.Labels); err != nil {
-				return nil, fmt.Errorf("store: folders: folder %q: labels: %w", f.ID, err)
+				return nil, fmt.Errorf("folder %q: labels: %w", f.ID, err)
 			}
 		}
 		fs = append(fs, f)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: folders: %w", err)
+		return nil, err
 	}
 	return fs, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/imagedash/imagedash/cloud"
 )
@@ -56,12 +57,30 @@ type LabelFilter struct {
 
 // ImagePage is one page of an ImageQuery.
 type ImagePage struct {
+	// Images are the page's rows; their Labels and ProductIDs are shared
+	// with the store's cache and must not be modified (see Store.Images).
 	Images []cloud.Image
 	// Total counts every image that matches the filters, on all pages.
 	Total int
 	// Next and Prev are the cursors of the pages after and before this one
 	// (for ImageQuery.After and Before); "" when there is none.
 	Next, Prev string
+	// Memo is shared by every caller that gets this page from the cache
+	// (until the next write): what a caller derives from the page alone
+	// (formatted rows) it may compute once and keep there. Never nil.
+	Memo *Memo
+}
+
+// Memo holds one value derived from a cached page, computed once.
+type Memo struct {
+	once sync.Once
+	v    any
+}
+
+// Do returns the memo's value, calling f to compute it the first time.
+func (m *Memo) Do(f func() any) any {
+	m.once.Do(func() { m.v = f() })
+	return m.v
 }
 
 // FacetCount is how many images have one value of a field.
@@ -350,14 +369,22 @@ func (o order) reverse() order { return order{o.col, !o.desc} }
 // the page, and, after a cursor, whether rows lie on its other side (for
 // Prev or Next). A text query asked again within a write generation pages
 // from its cached match list instead (see matchList).
+//
+// The page itself is cached too, per write generation, under q's filters,
+// sort, page size and cursor (see pageKey): the list partial asks for the
+// same few pages again and again between two syncs, and a write makes
+// every cached page stale. Like the totals, a page read in the moment
+// between a write's commit and the generation's bump may be the one of
+// the snapshot just before the write. The images' Labels maps and
+// ProductIDs slices are shared with the cache (copying them cost more than
+// the rest of a cached page): read them, never modify them.
 func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
-	var page ImagePage
 	col, limit, err := q.check()
 	if err != nil {
-		return page, fmt.Errorf("store: list images: %w", err)
+		return ImagePage{}, fmt.Errorf("store: list images: %w", err)
 	}
 	if q.After != "" && q.Before != "" {
-		return page, fmt.Errorf("store: list images: %w: both after and before", ErrBadCursor)
+		return ImagePage{}, fmt.Errorf("store: list images: %w: both after and before", ErrBadCursor)
 	}
 	var key *rowKey
 	for _, c := range []string{q.After, q.Before} {
@@ -366,10 +393,41 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 		}
 		v, id, err := parseCursor(c, col, q.Desc)
 		if err != nil {
-			return page, fmt.Errorf("store: list images: %w", err)
+			return ImagePage{}, fmt.Errorf("store: list images: %w", err)
 		}
 		key = &rowKey{value: v, id: id}
 	}
+	compute := func() (any, int, error) {
+		p, err := s.images(ctx, q, col, limit, key)
+		p.Memo = &Memo{}
+		return p, len(p.Images), err
+	}
+	v, err := s.cache.getPage(q.pageKey(col, limit), compute)
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The request this one waited on was cancelled, not this one.
+		v, _, err = compute()
+	}
+	if err != nil {
+		return ImagePage{}, fmt.Errorf("store: list images: %w", err)
+	}
+	page := v.(ImagePage)
+	page.Images = slices.Clone(page.Images) // the maps and slices in it are shared
+	return page, nil
+}
+
+// pageKey is the cache key of q's page: its filters (filterKey), sort
+// column and direction, page size and cursor.
+func (q ImageQuery) pageKey(col sortColumn, limit int) string {
+	desc := "a"
+	if q.Desc {
+		desc = "d"
+	}
+	return "P" + col.name + "\x00" + desc + uitoa(uint64(limit)) + "\x00" + q.After + "\x00" + q.Before + "\x00" + q.filterKey()
+}
+
+// images is Images after the checks, without the page cache.
+func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit int, key *rowKey) (ImagePage, error) {
+	var page ImagePage
 	shown := order{col, q.Desc}
 	// walk is the order rows are read in: backwards for a Before page.
 	walk := shown
@@ -378,7 +436,7 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 	}
 	cursorOf := func(img cloud.Image) string { return makeCursor(col, q.Desc, col.value(img), img.ID) }
 
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *sql.Tx) error {
 		warm := s.cache.has("T" + q.filterKey())
 		total, err := s.total(ctx, tx, q)
 		if err != nil {
@@ -415,7 +473,7 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 		return nil
 	})
 	if err != nil {
-		return ImagePage{}, fmt.Errorf("store: list images: %w", err)
+		return ImagePage{}, err
 	}
 	return page, nil
 }

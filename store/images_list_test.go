@@ -16,6 +16,7 @@ import (
 
 func TestImagesFilters(t *testing.T) {
 	s := fixtureStore(t)
+	s.cache.maxPages = 0 // every plan reads its own pages
 	tests := []struct {
 		name string
 		q    ImageQuery
@@ -258,9 +259,16 @@ func TestImagesKeysetPaging(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				s.ftsDriveMax, s.cache.matchListMax = tt.driveMax, listMax
+				s.cache.maxPages = 0 // every plan reads its own pages
 				keysetPaging(t, s, imgs, tt.q)
 			})
 		}
+		// And with the page cache: the second walk forwards reads the
+		// cached pages of the first.
+		t.Run(tt.name+", page cache", func(t *testing.T) {
+			s.ftsDriveMax, s.cache.matchListMax, s.cache.maxPages = tt.driveMax, defaultMatchListMax, defaultPages
+			keysetPaging(t, s, imgs, tt.q)
+		})
 	}
 }
 

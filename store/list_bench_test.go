@@ -93,8 +93,10 @@ var listBenchQueries = []struct {
 
 // BenchmarkListPartial measures the two store calls of the list partial,
 // Images (50 rows and the exact total) and Facets, on 100 000 images:
-// cold (the cache of totals and facets invalidated before each call, as
-// after a write) and cached (the steady state between syncs).
+// cold (the cache invalidated before each call, as after a write), cached
+// (totals, facets and match lists cached, the page itself read: a page
+// asked for the first time between two syncs) and, for Images, page (the
+// same page asked again between two syncs: the steady state).
 //
 //	go test ./store/ -run '^$' -bench 'BenchmarkListPartial' -benchtime 2s
 func BenchmarkListPartial(b *testing.B) {
@@ -103,12 +105,13 @@ func BenchmarkListPartial(b *testing.B) {
 	for _, bc := range listBenchQueries {
 		q := bc.q
 		q.Service, q.Limit = cloud.Compute, 50
-		for _, cached := range []bool{false, true} {
-			mode := "cold"
-			if cached {
-				mode = "cached"
-			}
+		for _, mode := range []string{"cold", "cached", "page"} {
+			cached := mode != "cold"
 			b.Run("Images/"+mode+"/"+bc.name, func(b *testing.B) {
+				if mode != "page" {
+					s.cache.maxPages = 0
+					defer func() { s.cache.maxPages = defaultPages }()
+				}
 				var p ImagePage
 				for b.Loop() {
 					if !cached {
@@ -124,6 +127,9 @@ func BenchmarkListPartial(b *testing.B) {
 				}
 				b.ReportMetric(float64(p.Total), "matches")
 			})
+			if mode == "page" {
+				continue // Facets have no pages
+			}
 			b.Run("Facets/"+mode+"/"+bc.name, func(b *testing.B) {
 				for b.Loop() {
 					if !cached {
@@ -139,12 +145,14 @@ func BenchmarkListPartial(b *testing.B) {
 }
 
 // BenchmarkListNextPage reads the page after the first one (by its Next
-// cursor) and the page before that (by Prev), with warm caches: paging a
-// text search with many matches.
+// cursor) and the page before that (by Prev), with warm caches but not the
+// page cache: paging a text search with many matches, each page read once.
 //
 //	go test ./store/ -run '^$' -bench 'BenchmarkListNextPage' -benchtime 1s
 func BenchmarkListNextPage(b *testing.B) {
 	s := listStore(b)
+	s.cache.maxPages = 0
+	defer func() { s.cache.maxPages = defaultPages }()
 	ctx := context.Background()
 	for _, bc := range listBenchQueries {
 		if bc.q.Text == "" {

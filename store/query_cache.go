@@ -41,13 +41,22 @@ type queryCache struct {
 	// ordered match list to be cached (matchList); 0 or less disables the
 	// lists. Tests lower it.
 	matchListMax int
+
+	// Pages (the rows of one page of a query, see Store.Images) are
+	// bounded apart as well: at most maxPages of them, holding at most
+	// maxPageRows rows together. maxPages 0 or less disables them (the
+	// tests of the query plans do, so that every page is read by SQL).
+	// pages and pageRows are the current sums.
+	maxPages, maxPageRows int
+	pages, pageRows       int
 }
 
 type cacheEntry struct {
 	key    string
 	gen    uint64
 	val    any
-	weight int
+	weight int  // rows of a match list or of a page; 0 for the others
+	page   bool // a page: bounded by maxPages and maxPageRows
 }
 
 // cacheCall is a computation in progress.
@@ -72,6 +81,13 @@ const (
 	defaultMatchListRows = 1 << 20
 )
 
+// The bounds of the cached pages: a row is about a kilobyte (the image and
+// its labels), so at most defaultPageRows rows are about 16 MiB.
+const (
+	defaultPages    = 512
+	defaultPageRows = 16_384
+)
+
 func newQueryCache(max int) *queryCache {
 	return &queryCache{
 		max:          max,
@@ -81,6 +97,8 @@ func newQueryCache(max int) *queryCache {
 		maxWeight:    defaultMatchListRows,
 		maxWeighted:  defaultMatchLists,
 		matchListMax: defaultMatchListMax,
+		maxPages:     defaultPages,
+		maxPageRows:  defaultPageRows,
 	}
 }
 
@@ -111,14 +129,33 @@ func (c *queryCache) get(key string, compute func() (any, error)) (any, error) {
 // getWeighted is get for a value that also says its weight (see
 // queryCache.maxWeight); 0 is unweighted.
 func (c *queryCache) getWeighted(key string, compute func() (any, int, error)) (any, error) {
+	return c.fetch(key, false, compute)
+}
+
+// getPage is get for a page of rows, compute saying how many rows it
+// holds (see queryCache.maxPages). With pages disabled it only computes.
+func (c *queryCache) getPage(key string, compute func() (any, int, error)) (any, error) {
+	c.mu.Lock()
+	off := c.maxPages <= 0
+	c.mu.Unlock()
+	if off {
+		v, _, err := compute()
+		return v, err
+	}
+	return c.fetch(key, true, compute)
+}
+
+// fetch is getWeighted and getPage.
+func (c *queryCache) fetch(key string, page bool, compute func() (any, int, error)) (any, error) {
 	gen := c.gen.Load()
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*cacheEntry)
 		if e.gen == gen {
 			c.lru.MoveToFront(el)
+			v := e.val // put may replace it once unlocked
 			c.mu.Unlock()
-			return e.val, nil
+			return v, nil
 		}
 	}
 	// In-flight calls are keyed by generation too: a call started before a
@@ -143,7 +180,7 @@ func (c *queryCache) getWeighted(key string, compute func() (any, int, error)) (
 			c.mu.Lock()
 			delete(c.flight, fkey)
 			if call.err == nil {
-				c.put(key, gen, call.val, weight)
+				c.put(key, gen, call.val, weight, page)
 			}
 			c.mu.Unlock()
 			close(call.done)
@@ -154,11 +191,18 @@ func (c *queryCache) getWeighted(key string, compute func() (any, int, error)) (
 }
 
 // put stores val under key at gen, evicting the least recently used entry
-// beyond max, and the least recently used weighted entries beyond the
-// weighted bounds. A value of an older generation than the stored one is
-// dropped, and so is a value heavier than all weighted entries may be.
-func (c *queryCache) put(key string, gen uint64, val any, weight int) {
-	if weight > c.maxWeight {
+// that is not a page beyond max, the least recently used weighted entries
+// beyond the weighted bounds and the least recently used pages beyond the
+// page bounds. A value
+// of an older generation than the stored one is dropped, and so is a value
+// heavier than all weighted entries (or all pages) may be.
+func (c *queryCache) put(key string, gen uint64, val any, weight int, page bool) {
+	if page {
+		weight = max(weight, 1)
+		if c.maxPages <= 0 || weight > c.maxPageRows {
+			return
+		}
+	} else if weight > c.maxWeight {
 		return
 	}
 	if el, ok := c.entries[key]; ok {
@@ -167,29 +211,45 @@ func (c *queryCache) put(key string, gen uint64, val any, weight int) {
 			return
 		}
 		c.weigh(e, -1)
-		e.gen, e.val, e.weight = gen, val, weight
+		e.gen, e.val, e.weight, e.page = gen, val, weight, page
 		c.weigh(e, 1)
 		c.lru.MoveToFront(el)
 	} else {
-		e := &cacheEntry{key: key, gen: gen, val: val, weight: weight}
+		e := &cacheEntry{key: key, gen: gen, val: val, weight: weight, page: page}
 		c.entries[key] = c.lru.PushFront(e)
 		c.weigh(e, 1)
 	}
-	for c.lru.Len() > c.max {
-		c.remove(c.lru.Back())
+	// Pages count only against their own bounds, so that they never push
+	// out the totals and facets, which cost far more to compute again.
+	c.evict(func() bool { return c.lru.Len()-c.pages > c.max }, func(e *cacheEntry) bool { return !e.page })
+	c.evict(func() bool { return c.weight > c.maxWeight || c.weighted > c.maxWeighted },
+		func(e *cacheEntry) bool { return e.weight > 0 && !e.page })
+	if page {
+		c.evict(func() bool { return c.pageRows > c.maxPageRows || c.pages > c.maxPages },
+			func(e *cacheEntry) bool { return e.page })
 	}
-	for c.weight > c.maxWeight || c.weighted > c.maxWeighted {
-		el := c.lru.Back()
-		for el.Value.(*cacheEntry).weight == 0 {
-			el = el.Prev()
+}
+
+// evict removes the least recently used entries of a kind while over says
+// the kind is over its bounds.
+func (c *queryCache) evict(over func() bool, kind func(*cacheEntry) bool) {
+	el := c.lru.Back()
+	for el != nil && over() {
+		prev := el.Prev()
+		if kind(el.Value.(*cacheEntry)) {
+			c.remove(el)
 		}
-		c.remove(el)
+		el = prev
 	}
 }
 
 // weigh adds (sign 1) or takes (-1) e's weight to or from the sums.
 func (c *queryCache) weigh(e *cacheEntry, sign int) {
-	if e.weight > 0 {
+	switch {
+	case e.page:
+		c.pageRows += sign * e.weight
+		c.pages += sign
+	case e.weight > 0:
 		c.weight += sign * e.weight
 		c.weighted += sign
 	}

@@ -318,10 +318,10 @@ func TestCacheConcurrentReadsAndWrites(t *testing.T) {
 	for _, q := range queries {
 		checkFresh(t, s, q, "after concurrent writes")
 		got := walkPages(t, s, q)
-		s.cache.matchListMax = 0
+		s.cache.matchListMax, s.cache.maxPages = 0, 0
 		if want := walkPages(t, s, q); !reflect.DeepEqual(got, want) {
 			t.Errorf("pages of %+v after concurrent writes:\n%+v\nwant\n%+v", q, got, want)
 		}
-		s.cache.matchListMax = defaultMatchListMax
+		s.cache.matchListMax, s.cache.maxPages = defaultMatchListMax, defaultPages
 	}
 }

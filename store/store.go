@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -50,6 +51,18 @@ type Store struct {
 	// cache holds the totals and facets of recent queries, valid until the
 	// next write to the images.
 	cache *queryCache
+	// meta holds the folders and the sync states, valid until the next
+	// write to them (SaveFolders, RecordSync: see metaCache).
+	meta *queryCache
+	// peopleGen counts writes to users, teams and folder sharing, so that
+	// callers may cache what they derive from them (see PeopleGeneration).
+	peopleGen atomic.Uint64
+	// opsGen counts writes to the operations (see OpsGeneration).
+	opsGen atomic.Uint64
+	// sessGen counts writes to the sessions; sessions caches the rows
+	// read since (see LoadSession).
+	sessGen  atomic.Uint64
+	sessions sessionCache
 }
 
 // Open opens (creating when needed) the database file at path and applies
@@ -86,7 +99,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 
 	s := &Store{path: path, w: w, r: r, now: time.Now, ftsDriveMax: defaultFTSDriveMax,
-		cache: newQueryCache(defaultCacheEntries)}
+		cache: newQueryCache(defaultCacheEntries), meta: newQueryCache(metaCacheEntries)}
 	if err := s.init(ctx); err != nil {
 		r.Close()
 		w.Close()

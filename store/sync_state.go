@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/imagedash/imagedash/cloud"
@@ -34,6 +35,7 @@ func (s *Store) RecordSync(ctx context.Context, svc cloud.Service, folderID stri
 		return fmt.Errorf("store: record sync: %w: service %q, folder %q", ErrInvalid, svc, folderID)
 	}
 	at := ms(r.At)
+	defer s.meta.invalidate()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if r.Err == nil {
 			_, err := tx.ExecContext(ctx, `INSERT INTO sync_state
@@ -64,12 +66,31 @@ ON CONFLICT (service, folder_id) DO UPDATE SET
 }
 
 // SyncStates lists the sync state of every folder of a service that was
-// ever synced, by folder id.
+// ever synced, by folder id. They are cached until the next RecordSync
+// (see Folders).
 func (s *Store) SyncStates(ctx context.Context, svc cloud.Service) ([]SyncState, error) {
+	v, err := s.meta.get("sync\x00"+string(svc), func() (any, error) {
+		out, err := s.syncStates(ctx, svc)
+		if out == nil {
+			out = []SyncState{} // nil is a computation that panicked
+		}
+		return out, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: sync states of %s: %w", svc, err)
+	}
+	if out := v.([]SyncState); len(out) > 0 {
+		return slices.Clone(out), nil
+	}
+	return nil, nil
+}
+
+// syncStates is SyncStates without the cache.
+func (s *Store) syncStates(ctx context.Context, svc cloud.Service) ([]SyncState, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT service, folder_id, last_attempt_at, last_success_at,
 	last_error, image_count FROM sync_state WHERE service = ? ORDER BY folder_id`, string(svc))
 	if err != nil {
-		return nil, fmt.Errorf("store: sync states of %s: %w", svc, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []SyncState
@@ -81,7 +102,7 @@ func (s *Store) SyncStates(ctx context.Context, svc cloud.Service) ([]SyncState,
 			success sql.NullInt64
 		)
 		if err := rows.Scan(&svcName, &st.FolderID, &attempt, &success, &st.LastError, &st.ImageCount); err != nil {
-			return nil, fmt.Errorf("store: sync states of %s: %w", svc, err)
+			return nil, err
 		}
 		st.Service = cloud.Service(svcName)
 		st.LastAttemptAt = fromMS(attempt)
@@ -89,7 +110,7 @@ func (s *Store) SyncStates(ctx context.Context, svc cloud.Service) ([]SyncState,
 		out = append(out, st)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: sync states of %s: %w", svc, err)
+		return nil, err
 	}
 	return out, nil
 }

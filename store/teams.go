@@ -54,7 +54,7 @@ func (s *Store) CreateTeam(ctx context.Context, name string) (Team, error) {
 		return Team{}, fmt.Errorf("store: create team: %w", err)
 	}
 	t := Team{Name: name, CreatedAt: fromMS(ms(s.now()))}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO teams (name, created_at) VALUES (?, ?) RETURNING id`,
 			name, ms(t.CreatedAt)).Scan(&t.ID)
 	})
@@ -69,7 +69,7 @@ func (s *Store) CreateTeam(ctx context.Context, name string) (Team, error) {
 
 // DeleteTeam deletes a team with its memberships and folder assignments.
 func (s *Store) DeleteTeam(ctx context.Context, id int64) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		return execOne(ctx, tx, `DELETE FROM teams WHERE id = ?`, id)
 	})
 	if err != nil {
@@ -165,7 +165,7 @@ func (s *Store) AddMember(ctx context.Context, teamID, userID int64, role Role) 
 	if !role.Valid() {
 		return fmt.Errorf("store: add user %d to team %d: %w: role %q", userID, teamID, ErrInvalid, role)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, role) VALUES (?, ?, ?)
 ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role`, teamID, userID, string(role))
 		return err
@@ -181,7 +181,7 @@ ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role`, teamID, user
 
 // RemoveMember takes user out of team (ErrNotFound when not a member).
 func (s *Store) RemoveMember(ctx context.Context, teamID, userID int64) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		return execOne(ctx, tx, `DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, teamID, userID)
 	})
 	if err != nil {
@@ -226,33 +226,8 @@ WHERE m.team_id = ? ORDER BY u.username, u.id`, teamID)
 func (s *Store) Memberships(ctx context.Context, userID int64) ([]Membership, error) {
 	var ms []Membership
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.created_at, m.role
-FROM team_members m JOIN teams t ON t.id = m.team_id
-WHERE m.user_id = ? ORDER BY t.name, t.id`, userID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				m       Membership
-				created int64
-				role    string
-			)
-			if err := rows.Scan(&m.Team.ID, &m.Team.Name, &created, &role); err != nil {
-				return err
-			}
-			m.Team.CreatedAt, m.Role = fromMS(created), Role(role)
-			ms = append(ms, m)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		folders, err := teamFolders(ctx, tx,
-			`WHERE team_id IN (SELECT team_id FROM team_members WHERE user_id = ?)`, userID)
-		for i := range ms {
-			ms[i].Team.Folders = folders[ms[i].Team.ID]
-		}
+		var err error
+		ms, err = memberships(ctx, tx, userID)
 		return err
 	})
 	if err != nil {
@@ -261,13 +236,45 @@ WHERE m.user_id = ? ORDER BY t.name, t.id`, userID)
 	return ms, nil
 }
 
+func memberships(ctx context.Context, tx *sql.Tx, userID int64) ([]Membership, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.created_at, m.role
+FROM team_members m JOIN teams t ON t.id = m.team_id
+WHERE m.user_id = ? ORDER BY t.name, t.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ms []Membership
+	for rows.Next() {
+		var (
+			m       Membership
+			created int64
+			role    string
+		)
+		if err := rows.Scan(&m.Team.ID, &m.Team.Name, &created, &role); err != nil {
+			return nil, err
+		}
+		m.Team.CreatedAt, m.Role = fromMS(created), Role(role)
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	folders, err := teamFolders(ctx, tx,
+		`WHERE team_id IN (SELECT team_id FROM team_members WHERE user_id = ?)`, userID)
+	for i := range ms {
+		ms[i].Team.Folders = folders[ms[i].Team.ID]
+	}
+	return ms, err
+}
+
 // AssignFolder gives a folder to a team (a no-op when it has it). The
 // folder need not be cached yet. An unknown team is ErrNotFound.
 func (s *Store) AssignFolder(ctx context.Context, teamID int64, folderID string) error {
 	if folderID == "" {
 		return fmt.Errorf("store: assign folder to team %d: %w: empty folder id", teamID, ErrInvalid)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO team_folders (team_id, folder_id) VALUES (?, ?)
 ON CONFLICT DO NOTHING`, teamID, folderID)
 		return err
@@ -283,7 +290,7 @@ ON CONFLICT DO NOTHING`, teamID, folderID)
 
 // UnassignFolder takes a folder from a team (ErrNotFound when it had not).
 func (s *Store) UnassignFolder(ctx context.Context, teamID int64, folderID string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		return execOne(ctx, tx, `DELETE FROM team_folders WHERE team_id = ? AND folder_id = ?`, teamID, folderID)
 	})
 	if err != nil {
@@ -312,7 +319,7 @@ func (s *Store) SetFolderShared(ctx context.Context, folderID string, shared boo
 	if folderID == "" {
 		return fmt.Errorf("store: share folder: %w: empty folder id", ErrInvalid)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if shared {
 			_, err = tx.ExecContext(ctx, `INSERT INTO shared_folders (folder_id, shared_at) VALUES (?, ?)
@@ -330,21 +337,31 @@ ON CONFLICT DO NOTHING`, folderID, ms(s.now()))
 
 // SharedFolders lists the ids of the shared folders, sorted.
 func (s *Store) SharedFolders(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT folder_id FROM shared_folders ORDER BY folder_id`)
+	var fs []string
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		fs, err = sharedFolders(ctx, tx)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: shared folders: %w", err)
+	}
+	return fs, nil
+}
+
+func sharedFolders(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT folder_id FROM shared_folders ORDER BY folder_id`)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var fs []string
 	for rows.Next() {
 		var f string
 		if err := rows.Scan(&f); err != nil {
-			return nil, fmt.Errorf("store: shared folders: %w", err)
+			return nil, err
 		}
 		fs = append(fs, f)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: shared folders: %w", err)
-	}
-	return fs, nil
+	return fs, rows.Err()
 }

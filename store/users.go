@@ -102,7 +102,7 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 	}
 	now := ms(s.now())
 	var u User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, `INSERT INTO users
 	(username, password_hash, is_admin, disabled, created_at, password_changed_at)
@@ -176,7 +176,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 // SetPassword replaces the password hash of a user and records when. It
 // does not end the user's sessions: the caller decides (DeleteUserSessions).
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		return execOne(ctx, tx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`,
 			hash, ms(s.now()), id)
 	})
@@ -190,7 +190,7 @@ func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 // user's sessions, in the same transaction. Disabling the last enabled
 // admin is refused (ErrLastAdmin).
 func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		if disabled {
 			if err := keepAnAdmin(ctx, tx, id); err != nil {
 				return err
@@ -210,7 +210,7 @@ func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) error 
 // SetAdmin grants or revokes the global admin role. Revoking it from the
 // last enabled admin is refused (ErrLastAdmin).
 func (s *Store) SetAdmin(ctx context.Context, id int64, admin bool) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		if !admin {
 			if err := keepAnAdmin(ctx, tx, id); err != nil {
 				return err
@@ -228,7 +228,7 @@ func (s *Store) SetAdmin(ctx context.Context, id int64, admin bool) error {
 // audit entries stay. Deleting the last enabled admin is refused
 // (ErrLastAdmin).
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.peopleTx(ctx, func(tx *sql.Tx) error {
 		if err := keepAnAdmin(ctx, tx, id); err != nil {
 			return err
 		}

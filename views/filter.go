@@ -95,8 +95,63 @@ func dirName(desc bool) string {
 	return "asc"
 }
 
-// URL is the address of the image list in state f.
-func (f ImageFilter) URL() string { return "/?" + f.Query().Encode() }
+// URL is the address of the image list in state f: "/?" and Query's
+// encoding (keys sorted, as url.Values.Encode does). It is written
+// directly, not through url.Values, because a page of the list makes a
+// few dozen of these (sort links, chips, paging) on every request.
+func (f ImageFilter) URL() string {
+	b := make([]byte, 0, 128)
+	b = append(b, "/?"...)
+	add := func(k, v string) {
+		if len(b) > 2 {
+			b = append(b, '&')
+		}
+		b = append(b, k...)
+		b = append(b, '=')
+		b = append(b, url.QueryEscape(v)...)
+	}
+	sorted := f.SortKey() != DefaultSort || f.Descending() != DefaultDesc
+	// In key order: after, before, dir, family, folder, label, limit, os,
+	// q, service, sort, start, status.
+	if f.After != "" {
+		add("after", f.After)
+	}
+	if f.Before != "" {
+		add("before", f.Before)
+	}
+	if sorted {
+		add("dir", dirName(f.Descending()))
+	}
+	for _, s := range f.Families {
+		add("family", s)
+	}
+	for _, id := range f.Folders {
+		add("folder", id)
+	}
+	for _, l := range f.Labels {
+		add("label", l)
+	}
+	if f.Limit != 0 && f.Limit != DefaultLimit {
+		add("limit", strconv.Itoa(f.Limit))
+	}
+	if f.OS != "" {
+		add("os", f.OS)
+	}
+	if f.Text != "" {
+		add("q", f.Text)
+	}
+	add("service", string(f.Service))
+	if sorted {
+		add("sort", f.SortKey())
+	}
+	if f.Start > 1 {
+		add("start", strconv.Itoa(f.Start))
+	}
+	for _, s := range f.Statuses {
+		add("status", s)
+	}
+	return string(b)
+}
 
 // SortKey is the sort in effect.
 func (f ImageFilter) SortKey() string {

@@ -25,7 +25,21 @@ type ImagePage struct {
 	// sections.
 	Operations *OperationsView
 	Latest     *LatestView
+	// Ops are the live badges of the operations on the image: its open
+	// ones and those the address names (?op=); see ImageOpBadges.
+	Ops []OpRow
+	// CanEdit shows the Edit and Delete buttons: the viewer may change
+	// images of the image's folder (the handlers check again).
+	CanEdit bool
+	// CopyURL is the copy form, "" when the viewer may copy it nowhere.
+	CopyURL string
 }
+
+// EditURL is the image's edit form.
+func (p ImagePage) EditURL() string { return p.Image.URL + "/edit" }
+
+// DeleteURL is the image's delete confirmation.
+func (p ImagePage) DeleteURL() string { return p.Image.URL + "/delete" }
 
 // Layout is the layout data of the page.
 func (p ImagePage) Layout() Layout {

@@ -1,10 +1,11 @@
 package views
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/url"
+	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 )
@@ -16,6 +17,11 @@ import (
 // rows most of a partial's CPU. The markup is the same as the templ
 // components it stands for (Badge, CopyID, timeView), and every value is
 // escaped exactly as templ escapes it (html.EscapeString).
+//
+// The rows are appended to one pooled byte slice and written at once: no
+// interface call or error check per fragment, and what is the same on every
+// row of a page (the label links' base, a status's badge) is escaped or
+// built once.
 
 // imageRows renders the rows of the image table. labelBase is the first-page
 // URL of the list that each label chip adds its label to; computed once per
@@ -25,231 +31,233 @@ func imageRows(cols []Column, rows []ImageRow, labelBase string) templ.Component
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		hw, flush := newHTMLWriter(w)
-		for i := range rows {
-			hw.row(cols, &rows[i], labelBase)
-		}
-		return flush()
+		bp := rowBufs.Get().(*[]byte)
+		defer rowBufs.Put(bp)
+		b := appendRows((*bp)[:0], cols, rows, labelBase)
+		*bp = b
+		_, err := w.Write(b)
+		return err
 	})
 }
 
-// htmlWriter writes markup and escaped values, keeping the first error.
-type htmlWriter struct {
-	w interface {
-		io.Writer
-		io.StringWriter
+// rowBufs are the buffers rows are built in (a page of 50 rows is about
+// 60 KB).
+var rowBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 64<<10)
+	return &b
+}}
+
+// appendRows appends the rows' markup to b.
+func appendRows(b []byte, cols []Column, rows []ImageRow, labelBase string) []byte {
+	// Every chip's link is the base plus its label: escape the base once.
+	chipHref := appendText(make([]byte, 0, len(labelBase)+16), labelBase)
+	chipHref = append(chipHref, "&amp;label="...)
+	for i := range rows {
+		b = appendRow(b, cols, &rows[i], chipHref)
 	}
-	err error
+	return b
 }
 
-func newHTMLWriter(w io.Writer) (*htmlWriter, func() error) {
-	if sw, ok := w.(interface {
-		io.Writer
-		io.StringWriter
-	}); ok {
-		hw := &htmlWriter{w: sw}
-		return hw, func() error { return hw.err }
-	}
-	bw := bufio.NewWriter(w)
-	hw := &htmlWriter{w: bw}
-	return hw, func() error {
-		if hw.err != nil {
-			return hw.err
-		}
-		return bw.Flush()
-	}
-}
+// htmlEscapes are the replacements of the bytes html.EscapeString escapes.
+var htmlEscapes = [256]string{'&': "&amp;", '\'': "&#39;", '<': "&lt;", '>': "&gt;", '"': "&#34;"}
 
-// raw writes markup as is.
-func (h *htmlWriter) raw(s string) {
-	if h.err == nil {
-		_, h.err = h.w.WriteString(s)
-	}
-}
-
-// text writes s escaped for text or a quoted attribute value, as
-// html.EscapeString (and so templ) does, without allocating.
-func (h *htmlWriter) text(s string) {
+// appendText appends s escaped for text or a quoted attribute value, as
+// html.EscapeString (and so templ) does.
+func appendText(b []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
-		var rep string
-		switch s[i] {
-		case '&':
-			rep = "&amp;"
-		case '\'':
-			rep = "&#39;"
-		case '<':
-			rep = "&lt;"
-		case '>':
-			rep = "&gt;"
-		case '"':
-			rep = "&#34;"
-		default:
-			continue
+		if rep := htmlEscapes[s[i]]; rep != "" {
+			b = append(b, s[last:i]...)
+			b = append(b, rep...)
+			last = i + 1
 		}
-		h.raw(s[last:i])
-		h.raw(rep)
-		last = i + 1
 	}
-	h.raw(s[last:])
+	return append(b, s[last:]...)
 }
 
-// queryText writes url.QueryEscape(s), escaped for an attribute (a query
+// appendQuery appends url.QueryEscape(s), escaped for an attribute (a query
 // escape leaves only "%", "+" and unreserved characters, none of which
 // HTML escapes), without allocating when s needs no escaping.
-func (h *htmlWriter) queryText(s string) {
+func appendQuery(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
-			h.raw(url.QueryEscape(s))
-			return
+			return append(b, url.QueryEscape(s)...)
 		}
 	}
-	h.raw(s)
+	return append(b, s...)
 }
 
-func (h *htmlWriter) row(cols []Column, r *ImageRow, labelBase string) {
-	h.raw(`<tr data-testid="image-row" data-id="`)
-	h.text(r.ID)
-	h.raw(`">`)
-	for _, c := range cols {
-		h.cell(c, r, labelBase)
+func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte) []byte {
+	b = append(b, `<tr data-testid="image-row" data-id="`...)
+	b = appendText(b, r.ID)
+	// The selection box belongs to the bulk form (BulkBar) by its form
+	// attribute: a form cannot hold the table's other forms.
+	b = append(b, `"><td class="select"><input type="checkbox" name="id" form="`+BulkFormID+`" value="`...)
+	b = appendText(b, r.ID)
+	b = append(b, `" aria-label="Select `...)
+	b = appendText(b, dash(r.Name))
+	b = append(b, `" data-testid="select-row"/>`...)
+	if r.OpID != 0 {
+		// An operation is in flight on this image: its badge loads at once
+		// and then polls itself until the operation ends.
+		b = append(b, `<span class="op-slot" hx-get="/operations/`...)
+		b = strconv.AppendInt(b, r.OpID, 10)
+		b = append(b, `/badge" hx-trigger="load" hx-swap="outerHTML" data-testid="op-slot"></span>`...)
 	}
-	h.raw(`</tr>`)
+	b = append(b, `</td>`...)
+	for i := range cols {
+		b = appendCell(b, cols[i].Key, r, chipHref)
+	}
+	return append(b, `</tr>`...)
 }
 
-// numCell is a right-aligned cell.
-func (h *htmlWriter) numCell(testid, v string) {
-	h.raw(`<td class="num" data-testid="`)
-	h.raw(testid)
-	h.raw(`">`)
-	h.text(dash(v))
-	h.raw(`</td>`)
+// appendNumCell appends a right-aligned cell.
+func appendNumCell(b []byte, testid, v string) []byte {
+	b = append(b, `<td class="num" data-testid="`...)
+	b = append(b, testid...)
+	b = append(b, `">`...)
+	b = appendText(b, dash(v))
+	return append(b, `</td>`...)
 }
 
-func (h *htmlWriter) cell(c Column, r *ImageRow, labelBase string) {
-	switch c.Key {
+func appendCell(b []byte, key string, r *ImageRow, chipHref []byte) []byte {
+	switch key {
 	case "name":
-		h.raw(`<td><a class="name" href="`)
-		h.text(r.URL)
-		h.raw(`" data-testid="name">`)
-		h.text(dash(r.Name))
-		h.raw(`</a>`)
+		b = append(b, `<td><a class="name" href="`...)
+		b = appendText(b, r.URL)
+		b = append(b, `" data-testid="name">`...)
+		b = appendText(b, dash(r.Name))
+		b = append(b, `</a>`...)
 		if r.Description != "" {
-			h.raw(` <span class="desc" data-testid="description" title="`)
-			h.text(r.Description)
-			h.raw(`">`)
-			h.text(r.Description)
-			h.raw(`</span>`)
+			b = append(b, ` <span class="desc" data-testid="description" title="`...)
+			b = appendText(b, r.Description)
+			b = append(b, `">`...)
+			b = appendText(b, r.Description)
+			b = append(b, `</span>`...)
 		}
-		h.raw(`</td>`)
+		return append(b, `</td>`...)
 	case "id":
-		h.raw(`<td class="id">`)
-		h.copyID(r.ID)
-		h.raw(`</td>`)
+		b = append(b, `<td class="id">`...)
+		b = appendCopyID(b, r.ID)
+		return append(b, `</td>`...)
 	case "family":
-		h.raw(`<td class="nowrap" data-testid="family">`)
-		h.text(dash(r.Family))
-		h.raw(`</td>`)
+		b = append(b, `<td class="nowrap" data-testid="family">`...)
+		b = appendText(b, dash(r.Family))
+		return append(b, `</td>`...)
 	case "status":
-		h.raw(`<td>`)
-		h.badge(r.Status)
-		h.raw(`</td>`)
+		b = append(b, `<td>`...)
+		b = appendBadge(b, r.Status)
+		return append(b, `</td>`...)
 	case "os":
-		h.raw(`<td data-testid="os">`)
-		h.text(dash(r.OS))
-		h.raw(`</td>`)
+		b = append(b, `<td data-testid="os">`...)
+		b = appendText(b, dash(r.OS))
+		return append(b, `</td>`...)
 	case "size":
-		h.numCell("size", r.Size)
+		return appendNumCell(b, "size", r.Size)
 	case "storage_size":
-		h.numCell("storage-size", r.StorageSize)
+		return appendNumCell(b, "storage-size", r.StorageSize)
 	case "min_disk_size":
-		h.numCell("min-disk", r.MinDisk)
+		return appendNumCell(b, "min-disk", r.MinDisk)
 	case "checksum":
-		h.raw(`<td class="id checksum" data-testid="checksum" title="`)
-		h.text(r.Checksum)
-		h.raw(`">`)
-		h.text(dash(r.Checksum))
-		h.raw(`</td>`)
+		b = append(b, `<td class="id checksum" data-testid="checksum" title="`...)
+		b = appendText(b, r.Checksum)
+		b = append(b, `">`...)
+		b = appendText(b, dash(r.Checksum))
+		return append(b, `</td>`...)
 	case "labels":
-		h.raw(`<td class="labels">`)
-		h.labels(r.Labels, labelBase)
-		h.raw(`</td>`)
+		b = append(b, `<td class="labels">`...)
+		b = appendLabels(b, r.Labels, chipHref)
+		return append(b, `</td>`...)
 	case "created_at":
-		h.raw(`<td>`)
-		h.time(r.Created, r.CreatedAt, r.CreatedISO)
-		h.raw(`</td>`)
-	default:
-		h.raw(`<td></td>`)
+		b = append(b, `<td>`...)
+		b = appendTime(b, r.Created, r.CreatedAt, r.CreatedISO)
+		return append(b, `</td>`...)
 	}
+	return append(b, `<td></td>`...)
 }
 
-// labels is labelLinks: an image's labels as chips, each a (boosted) link
-// that adds itself as a filter.
-func (h *htmlWriter) labels(labels []Label, base string) {
+// appendLabels is labelLinks: an image's labels as chips, each a (boosted)
+// link that adds itself as a filter. chipHref is the escaped link up to the
+// label's value ("…&amp;label=").
+func appendLabels(b []byte, labels []Label, chipHref []byte) []byte {
 	if len(labels) == 0 {
-		h.raw(`<span class="muted">—</span>`)
-		return
+		return append(b, `<span class="muted">—</span>`...)
 	}
-	h.raw(`<span class="chips">`)
+	b = append(b, `<span class="chips">`...)
 	for _, l := range labels {
-		h.raw(`<a class="chip" href="`)
-		h.text(base)
-		h.raw(`&amp;label=`)
-		h.queryText(l.Key)
-		h.raw(`%3D`)
-		h.queryText(l.Value)
-		h.raw(`" title="Show images labelled `)
-		h.text(l.Key)
-		h.raw(`=`)
-		h.text(l.Value)
-		h.raw(`" data-testid="label">`)
-		h.text(l.Key)
-		h.raw(`=`)
-		h.text(l.Value)
-		h.raw(`</a>`)
+		b = append(b, `<a class="chip" href="`...)
+		b = append(b, chipHref...)
+		b = appendQuery(b, l.Key)
+		b = append(b, `%3D`...)
+		b = appendQuery(b, l.Value)
+		b = append(b, `" title="Show images labelled `...)
+		b = appendText(b, l.Key)
+		b = append(b, '=')
+		b = appendText(b, l.Value)
+		b = append(b, `" data-testid="label">`...)
+		b = appendText(b, l.Key)
+		b = append(b, '=')
+		b = appendText(b, l.Value)
+		b = append(b, `</a>`...)
 	}
-	h.raw(`</span>`)
+	return append(b, `</span>`...)
 }
 
-// copyID is CopyID.
-func (h *htmlWriter) copyID(id string) {
-	h.raw(`<span class="copyable"><code data-testid="id">`)
-	h.text(id)
-	h.raw(`</code> <button type="button" class="copy" data-copy="`)
-	h.text(id)
-	h.raw(`" title="Copy id" aria-label="Copy id `)
-	h.text(id)
-	h.raw(`">` + copyIcon + `</button></span>`)
+// appendCopyID is CopyID.
+func appendCopyID(b []byte, id string) []byte {
+	b = append(b, `<span class="copyable"><code data-testid="id">`...)
+	b = appendText(b, id)
+	b = append(b, `</code> <button type="button" class="copy" data-copy="`...)
+	b = appendText(b, id)
+	b = append(b, `" title="Copy id" aria-label="Copy id `...)
+	b = appendText(b, id)
+	return append(b, `">`+copyIcon+`</button></span>`...)
 }
 
-// badge is Badge.
-func (h *htmlWriter) badge(status string) {
-	h.raw(`<span class="badge `)
-	h.raw(badgeClass(status)) // a fixed set of names
-	h.raw(`" data-testid="status" data-status="`)
-	h.text(status)
-	h.raw(`">`)
+// badges are the badges of the statuses the APIs have, built once.
+var badges = func() map[string]string {
+	m := map[string]string{}
+	for _, st := range []string{"CREATING", "READY", "ACTIVE", "ERROR", "DELETING", "UPDATING"} {
+		m[st] = string(buildBadge(nil, st))
+	}
+	return m
+}()
+
+// appendBadge is Badge.
+func appendBadge(b []byte, status string) []byte {
+	if s, ok := badges[status]; ok {
+		return append(b, s...)
+	}
+	return buildBadge(b, status)
+}
+
+// buildBadge is appendBadge for any status.
+func buildBadge(b []byte, status string) []byte {
+	b = append(b, `<span class="badge `...)
+	b = append(b, badgeClass(status)...) // a fixed set of names
+	b = append(b, `" data-testid="status" data-status="`...)
+	b = appendText(b, status)
+	b = append(b, `">`...)
 	if InFlight(status) {
-		h.raw(`<span class="spinner" aria-hidden="true"></span> `)
+		b = append(b, `<span class="spinner" aria-hidden="true"></span> `...)
 	}
-	h.text(StatusTitle(status))
-	h.raw(`</span>`)
+	b = appendText(b, StatusTitle(status))
+	return append(b, `</span>`...)
 }
 
-// time is timeView.
-func (h *htmlWriter) time(rel, exact, iso string) {
+// appendTime is timeView.
+func appendTime(b []byte, rel, exact, iso string) []byte {
 	if iso == "" {
-		h.raw(`<span class="muted">—</span>`)
-		return
+		return append(b, `<span class="muted">—</span>`...)
 	}
-	h.raw(`<time datetime="`)
-	h.text(iso)
-	h.raw(`" title="`)
-	h.text(exact)
-	h.raw(`">`)
-	h.text(rel)
-	h.raw(`</time>`)
+	b = append(b, `<time datetime="`...)
+	b = appendText(b, iso)
+	b = append(b, `" title="`...)
+	b = appendText(b, exact)
+	b = append(b, `">`...)
+	b = appendText(b, rel)
+	return append(b, `</time>`...)
 }
 
 // iconSprite defines the icons once per page (the layout has it); the

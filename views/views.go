@@ -33,6 +33,7 @@ const (
 	ProgressID      = "progress"
 	OperationsID    = "image-operations"
 	LatestID        = "image-latest"
+	BulkFormID      = "bulk"
 )
 
 // Selector returns the CSS selector of a DOM id, for hx-target and HX-Retarget.
@@ -206,6 +207,9 @@ type Layout struct {
 
 // ImageRow is one image, formatted for the table and the detail page.
 type ImageRow struct {
+	// OpID is the newest operation in flight on the image (0 for none):
+	// the row shows its live badge.
+	OpID        int64
 	Service     cloud.Service
 	ID          string
 	URL         string // the detail page
@@ -238,6 +242,20 @@ func NewImageRows(images []cloud.Image, now time.Time) []ImageRow {
 		rows[i] = NewImageRow(img, now)
 	}
 	return rows
+}
+
+// Reanchor returns a copy of rows (made by NewImageRows from images, at
+// any time) with the relative times anchored at now. The list formats a
+// cached page's rows once (sizes, labels, exact times do not change) and
+// only this per request.
+func Reanchor(rows []ImageRow, images []cloud.Image, now time.Time) []ImageRow {
+	out := slices.Clone(rows)
+	for i := range out {
+		if i < len(images) && !images[i].CreatedAt.IsZero() {
+			out[i].Created = Ago(images[i].CreatedAt, now)
+		}
+	}
+	return out
 }
 
 // NewImageRow formats one image.

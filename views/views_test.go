@@ -306,7 +306,10 @@ func TestImageTableCells(t *testing.T) {
 			if row.Length() != 1 {
 				t.Fatalf("rows = %d, want 1", row.Length())
 			}
-			cells := row.Find("td").Map(func(_ int, s *goquery.Selection) string {
+			if row.Find(`td.select input[type="checkbox"][name="id"][form="bulk"]`).AttrOr("value", "") != img.ID {
+				t.Error("the row has no selection box for the bulk form")
+			}
+			cells := row.Find("td:not(.select)").Map(func(_ int, s *goquery.Selection) string {
 				if chips := s.Find(".chip"); chips.Length() > 0 {
 					return strings.Join(chips.Map(func(_ int, c *goquery.Selection) string { return c.Text() }), " ")
 				}
@@ -315,7 +318,7 @@ func TestImageTableCells(t *testing.T) {
 			if strings.Join(cells, "|") != strings.Join(tt.want, "|") {
 				t.Errorf("cells = %q, want %q", cells, tt.want)
 			}
-			if got := doc.Find("thead th").Length(); got != len(tt.want) {
+			if got := doc.Find("thead th:not(.select)").Length(); got != len(tt.want) {
 				t.Errorf("header cells = %d, want %d", got, len(tt.want))
 			}
 			if title, _ := row.Find("time").Attr("title"); title != "2026-11-21 11:00:00 UTC" {
@@ -465,4 +468,20 @@ func render(t *testing.T, c interface {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// TestFilterURLIsQueryEncoded: URL is written by hand for speed; it must
+// stay exactly "/?" + Query().Encode().
+func TestFilterURLIsQueryEncoded(t *testing.T) {
+	for _, f := range []ImageFilter{
+		{Service: cloud.Compute},
+		{Service: cloud.Desktop, Folders: []string{"b", "a"}, Text: "a b&c=d", Statuses: []string{"READY", "ERROR"},
+			Families: []string{"debian-12"}, OS: "LINUX", Labels: []string{"env=prod", "gpu"}, Sort: "name", Desc: true,
+			Limit: 100, After: "x/y+z", Start: 101},
+		{Service: cloud.BareMetal, Sort: DefaultSort, Desc: !DefaultDesc, Before: "c", Limit: DefaultLimit},
+	} {
+		if got, want := f.URL(), "/?"+f.Query().Encode(); got != want {
+			t.Errorf("URL() = %q, want %q", got, want)
+		}
+	}
 }

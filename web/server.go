@@ -5,13 +5,16 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/metrics"
 	"github.com/imagedash/imagedash/static"
@@ -22,6 +25,13 @@ type Config struct {
 	// BodyLimit caps request bodies, in Echo's notation ("1M" is 1,000,000
 	// bytes); "" → 1M.
 	BodyLimit string
+	// SecureCookies marks the cookies Secure: set it when the dashboard is
+	// served over TLS or behind a TLS-terminating proxy.
+	SecureCookies bool
+	// TrustedProxies are the addresses (CIDR) of reverse proxies whose
+	// X-Forwarded-For names the client; empty trusts no header and takes
+	// the peer's address.
+	TrustedProxies []string
 }
 
 // Deps are the server's dependencies, built in main.
@@ -34,10 +44,16 @@ type Deps struct {
 	// Metrics receives the HTTP metrics and is exposed at /metrics; nil → a
 	// fresh registry.
 	Metrics *metrics.Registry
+	// Sessions and Directory say who a request is from. Without them every
+	// request is anonymous: only the public paths answer, the rest go to
+	// the sign-in page (fail closed).
+	Sessions  *auth.SessionStore
+	Directory *auth.Directory
 }
 
-// New builds the Echo server: every route is in this function.
-func New(cfg Config, deps Deps) *echo.Echo {
+// New builds the Echo server: every route is in this function. It fails
+// only on a malformed Config.TrustedProxies.
+func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -55,8 +71,20 @@ func New(cfg Config, deps Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	// Not behind a proxy by default: trust the peer address, never X-Forwarded-For.
+	// Not behind a proxy by default: trust the peer address, never
+	// X-Forwarded-For; behind configured proxies, only their header.
 	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, p := range cfg.TrustedProxies {
+			_, n, err := net.ParseCIDR(p)
+			if err != nil {
+				return nil, fmt.Errorf("web: trusted proxy %q: want an address range like 10.0.0.0/8: %w", p, err)
+			}
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	e.HTTPErrorHandler = errorHandler(log)
 
 	// Outermost first: observe sees the final status of everything below,
@@ -76,6 +104,10 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		// Cross-site POSTs (Sec-Fetch-Site, else Origin) are refused with
 		// 403 before any handler runs; same-origin and non-browser ones pass.
 		echo.WrapMiddleware(http.NewCrossOriginProtection().Handler),
+		// And without Sec-Fetch-Site or Origin, the CSRF token.
+		csrf(cfg.SecureCookies),
+		authenticate(deps.Sessions, deps.Directory),
+		requireLogin,
 	)
 
 	// Probes and metrics.
@@ -88,9 +120,14 @@ func New(cfg Config, deps Deps) *echo.Echo {
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*",
 		echo.StaticDirectoryHandler(static.FS(), false), immutable)
 
+	// Signing in and out.
+	h := deps.Handlers
+	e.GET("/login", h.ShowLogin)
+	e.POST("/login", h.Login)
+	e.POST("/logout", h.Logout)
+
 	// Images: the list, an image's page and its two lazy sections (the only
 	// routes that ask the cloud), the families. All read the cache.
-	h := deps.Handlers
 	e.GET("/", h.ListImages)
 	e.GET("/images/:service/:id", h.ShowImage)
 	e.GET("/images/:service/:id/operations", h.ImageOperations)
@@ -101,7 +138,55 @@ func New(cfg Config, deps Deps) *echo.Echo {
 	e.GET("/sync", h.SyncStatus)
 	e.POST("/sync", h.RefreshCache)
 
-	return e
+	// Changing images: edit and delete (one or many).
+	e.GET("/images/:service/:id/edit", h.EditImageForm)
+	e.POST("/images/:service/:id/edit", h.UpdateImage)
+	e.GET("/images/:service/:id/delete", h.ConfirmDeleteImage)
+	e.POST("/images/:service/:id/delete", h.DeleteImage)
+	e.GET("/images/bulk-delete", h.ConfirmBulkDelete)
+	e.POST("/images/bulk-delete", h.BulkDelete)
+
+	// Copying images: Compute → Compute, Compute → Desktop, desktop → Desktop, in bulk.
+	e.GET("/images/:service/:id/copy", h.CopyImageForm)
+	e.POST("/images/:service/:id/copy", h.CopyImage)
+	e.GET("/images/bulk-copy", h.BulkCopyForm)
+	e.POST("/images/bulk-copy", h.BulkCopy)
+	e.GET("/desktop-images/new", h.FromDesktopForm)
+	e.POST("/desktop-images/new", h.CopyFromDesktop)
+	e.GET("/copies/:batch", h.ShowCopyBatch)
+
+	// Operations: the monitor, one operation, its live badge, Cancel, the header's counts.
+	e.GET("/operations", h.ListOperations)
+	e.GET("/operations/counts", h.OperationCounts)
+	e.GET("/operations/:id", h.ShowOperation)
+	e.GET("/operations/:id/badge", h.OperationBadge)
+	e.POST("/operations/:id/cancel", h.CancelOperation)
+
+	// Admin pages: accounts, teams, folders and the audit log (admins only; each handler checks too).
+	e.GET("/admin/users", h.ListUsers)
+	e.POST("/admin/users", h.CreateUser)
+	e.POST("/admin/users/:id/disable", h.DisableUser)
+	e.POST("/admin/users/:id/enable", h.EnableUser)
+	e.POST("/admin/users/:id/password", h.ResetPassword)
+	e.POST("/admin/users/:id/admin", h.SetUserAdmin)
+	e.POST("/admin/users/:id/sessions", h.EndUserSessions)
+	e.GET("/admin/users/:id/delete", h.ConfirmDeleteUser)
+	e.POST("/admin/users/:id/delete", h.DeleteUser)
+	e.GET("/admin/teams", h.ListTeams)
+	e.POST("/admin/teams", h.CreateTeam)
+	e.GET("/admin/teams/:id", h.ShowTeam)
+	e.GET("/admin/teams/:id/delete", h.ConfirmDeleteTeam)
+	e.POST("/admin/teams/:id/delete", h.DeleteTeam)
+	e.POST("/admin/teams/:id/members", h.AddTeamMember)
+	e.POST("/admin/teams/:id/members/:user/remove", h.RemoveTeamMember)
+	e.POST("/admin/teams/:id/folders", h.AssignTeamFolder)
+	e.POST("/admin/teams/:id/folders/remove", h.UnassignTeamFolder)
+	e.GET("/admin/folders", h.ListFolders)
+	e.POST("/admin/folders/share", h.ShareFolder)
+	e.GET("/admin/audit", h.ListAudit)
+	e.GET("/admin/audit.csv", h.ExportAudit)
+
+	return e, nil
 }
 
 // healthz says the process is up; it checks nothing else, so a slow cloud

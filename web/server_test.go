@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -19,11 +21,15 @@ import (
 	"github.com/imagedash/imagedash/static"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/web"
+	"github.com/imagedash/imagedash/web/webtest"
 )
 
 type server struct {
-	e   *echo.Echo
-	log *bytes.Buffer
+	e     *echo.Echo
+	log   *bytes.Buffer
+	store *store.Store
+	// admin is a browser signed in as an admin; s.do goes through it.
+	admin *webtest.Browser
 }
 
 func newServer(t *testing.T, ready func(context.Context) error) server {
@@ -35,13 +41,22 @@ func newServer(t *testing.T, ready func(context.Context) error) server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := web.New(web.Config{}, web.Deps{
-		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
-		Handlers: handlers.New(handlers.Config{Store: st}),
-		Ready:    ready,
-		Metrics:  metrics.NewRegistry(),
+	sessions, dir := webtest.People(t, st, nil)
+	e, err := web.New(web.Config{}, web.Deps{
+		Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
+		Handlers:  handlers.New(handlers.Config{Store: st, People: st, Sessions: sessions}),
+		Ready:     ready,
+		Metrics:   metrics.NewRegistry(),
+		Sessions:  sessions,
+		Directory: dir,
 	})
-	return server{e: e, log: &logs}
+	if err != nil {
+		t.Fatal(err)
+	}
+	webtest.AddUser(t, st, "root", true)
+	admin := webtest.NewBrowser(t, e)
+	admin.Login("root", webtest.Password)
+	return server{e: e, log: &logs, store: st, admin: admin}
 }
 
 func (s server) do(t *testing.T, method, target string, body io.Reader, hdr map[string]string) *httptest.ResponseRecorder {
@@ -50,19 +65,16 @@ func (s server) do(t *testing.T, method, target string, body io.Reader, hdr map[
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
-	s.e.ServeHTTP(rec, req)
-	return rec
+	return s.admin.Do(req)
 }
 
 func TestSecurityHeaders(t *testing.T) {
 	s := newServer(t, nil)
 	want := map[string]string{
-		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'",
-		"X-Content-Type-Options":  "nosniff",
-		"Referrer-Policy":         "same-origin",
-		"X-Xss-Protection":        "0",
-		"X-Frame-Options":         "DENY",
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "same-origin",
+		"X-Xss-Protection":       "0",
+		"X-Frame-Options":        "DENY",
 	}
 	for _, target := range []string{"/", "/healthz", "/nope", static.URL(static.AppCSS), "/?service=bad"} {
 		t.Run(target, func(t *testing.T) {
@@ -72,9 +84,26 @@ func TestSecurityHeaders(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got, v)
 				}
 			}
+			csp := rec.Header().Get("Content-Security-Policy")
+			if !cspRE.MatchString(csp) {
+				t.Errorf("Content-Security-Policy = %q, want %s", csp, cspRE)
+			}
 		})
 	}
+	// A fresh nonce each time, and the page's scripts carry it.
+	a, b := s.do(t, http.MethodGet, "/", nil, nil), s.do(t, http.MethodGet, "/", nil, nil)
+	na, nb := cspRE.FindStringSubmatch(a.Header().Get("Content-Security-Policy")), cspRE.FindStringSubmatch(b.Header().Get("Content-Security-Policy"))
+	if na == nil || nb == nil || na[1] == nb[1] {
+		t.Fatalf("nonces %q and %q: want two different ones", na, nb)
+	}
+	if n := strings.Count(a.Body.String(), `nonce="`+na[1]+`"`); n != 2 {
+		t.Errorf("%d script tags carry the nonce, want 2 (htmx, app.js):\n%s", n, a.Body.String())
+	}
 }
+
+// cspRE is the policy, with its per-request nonce as group 1.
+var cspRE = regexp.MustCompile(`^default-src 'self'; script-src 'nonce-([A-Za-z0-9+/]{22}==)'; style-src 'self'; img-src 'self' data:; ` +
+	`frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'$`)
 
 func TestHealthz(t *testing.T) {
 	s := newServer(t, nil)
@@ -260,10 +289,11 @@ func TestBodyLimit(t *testing.T) {
 		}
 		return c.NoContent(http.StatusNoContent)
 	})
-	if rec := s.do(t, http.MethodPost, "/upload", strings.NewReader(strings.Repeat("x", 1_000_000)), nil); rec.Code != http.StatusNoContent {
+	tok := map[string]string{"X-CSRF-Token": s.admin.CSRF}
+	if rec := s.do(t, http.MethodPost, "/upload", strings.NewReader(strings.Repeat("x", 1_000_000)), tok); rec.Code != http.StatusNoContent {
 		t.Errorf("1 MB body = %d, want 204", rec.Code)
 	}
-	if rec := s.do(t, http.MethodPost, "/upload", strings.NewReader(strings.Repeat("x", 1_000_001)), nil); rec.Code != http.StatusRequestEntityTooLarge {
+	if rec := s.do(t, http.MethodPost, "/upload", strings.NewReader(strings.Repeat("x", 1_000_001)), tok); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("1 MB + 1 body = %d, want 413", rec.Code)
 	}
 }
@@ -288,11 +318,16 @@ func TestCrossOriginPostRefused(t *testing.T) {
 		{"other origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
 		// Same origin reaches the handler, which has no syncer here.
 		{"same origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusServiceUnavailable},
-		{"no browser headers", nil, http.StatusServiceUnavailable},
+		// Neither header, as from a script or an old browser: the token decides.
+		{"no browser headers, no token", nil, http.StatusForbidden},
+		{"no browser headers, wrong token", map[string]string{"X-CSRF-Token": "forged"}, http.StatusForbidden},
+		{"no browser headers, token", map[string]string{"X-CSRF-Token": s.admin.CSRF}, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := s.do(t, http.MethodPost, "/sync", strings.NewReader("service=compute"), tt.hdr)
+			hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+			maps.Copy(hdr, tt.hdr)
+			rec := s.do(t, http.MethodPost, "/sync", strings.NewReader("service=compute"), hdr)
 			if rec.Code != tt.wantCode {
 				t.Errorf("POST /sync = %d, want %d", rec.Code, tt.wantCode)
 			}
@@ -321,7 +356,7 @@ func TestRoutes(t *testing.T) {
 		{http.MethodDelete, "/sync", http.StatusMethodNotAllowed},
 	}
 	for _, tt := range tests {
-		if rec := s.do(t, tt.method, tt.target, nil, nil); rec.Code != tt.wantCode {
+		if rec := s.do(t, tt.method, tt.target, nil, map[string]string{"X-CSRF-Token": s.admin.CSRF}); rec.Code != tt.wantCode {
 			t.Errorf("%s %s = %d, want %d", tt.method, tt.target, rec.Code, tt.wantCode)
 		}
 	}

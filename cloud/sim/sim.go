@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -427,4 +428,22 @@ func (s *Sim) needFolderLocked(id string) error {
 		return notFound("Folder", id)
 	}
 	return nil
+}
+
+// ForgetOperation drops an operation, as the real API does with old ones,
+// so tests can see how a client copes with an operation the cloud no
+// longer knows. A pending operation never takes effect. It reports whether
+// the emulator knew id.
+func (s *Sim) ForgetOperation(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.ops[id]
+	if !ok {
+		return false
+	}
+	delete(s.ops, id)
+	delete(s.pending, id)
+	s.imageOps[st.imageID] = slices.DeleteFunc(s.imageOps[st.imageID], func(o string) bool { return o == id })
+	s.dirty = true
+	return true
 }

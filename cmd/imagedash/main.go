@@ -21,11 +21,13 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
+	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/web"
 )
 
@@ -61,6 +63,14 @@ type config struct {
 	syncInterval time.Duration
 	logLevel     string
 	logJSON      bool
+
+	demo            bool
+	sessionKeys     string
+	sessionIdle     time.Duration
+	sessionLifetime time.Duration
+	secureCookies   bool
+	trustedProxies  string
+	adminPassword   string // from the environment only
 }
 
 // parseConfig reads the flags; a flag not given takes its IMAGEDASH_* twin
@@ -84,8 +94,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.syncInterval, "sync-interval", time.Minute, "time between two syncs of the image cache with the cloud")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.BoolVar(&c.demo, "demo", false, "add demo teams and accounts (password "+demoPassword+"); embedded emulator only")
+	fs.StringVar(&c.sessionKeys, "session-keys", "", "session cookie keys, comma-separated hex or base64 (32 or 64 bytes), newest first (\"\" = generate one and keep it in the database)")
+	fs.DurationVar(&c.sessionIdle, "session-idle", 2*time.Hour, "sign a person out after this long without a request")
+	fs.DurationVar(&c.sessionLifetime, "session-lifetime", 24*time.Hour, "sign a person out this long after they signed in")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark cookies Secure: set when served over TLS or behind a TLS proxy")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "address ranges (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For names the client (\"\" = none: use the peer address)")
 	if err := parseWithEnv(fs, args[1:], envPrefix, getenv); err != nil {
 		return c, err
+	}
+	c.adminPassword = getenv(adminPasswordEnv)
+	if c.demo && c.endpoint != "" {
+		return c, errors.New("--demo adds demo accounts and works only with the embedded emulator, not with --endpoint")
+	}
+	if c.sessionIdle < time.Minute || c.sessionLifetime < c.sessionIdle {
+		return c, fmt.Errorf("--session-idle %s, --session-lifetime %s: want idle ≥ 1m and lifetime ≥ idle", c.sessionIdle, c.sessionLifetime)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q (subcommands: healthcheck)", fs.Args())
@@ -97,14 +120,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 }
 
 // folderIDs splits --folder into ids, dropping blanks.
-func (c config) folderIDs() []string {
-	var ids []string
-	for _, id := range strings.Split(c.folder, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, id)
+func (c config) folderIDs() []string { return splitList(c.folder) }
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
 		}
 	}
-	return ids
+	return out
 }
 
 // parseWithEnv parses args, then sets every flag that was not given from its
@@ -165,9 +191,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	// The cloud: the embedded emulator, or a real endpoint.
 	endpoint, insecure := cfg.endpoint, false
+	var simFolders map[string]string // name → id, for --demo
 	if endpoint == "" {
 		var stopSim func() error
-		endpoint, stopSim, err = startSim(cfg, log.With("component", "sim"))
+		endpoint, simFolders, stopSim, err = startSim(cfg, log.With("component", "sim"))
 		if err != nil {
 			return err
 		}
@@ -214,6 +241,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			err = errors.Join(err, cerr)
 		}
 	}()
+	people, stopPeople, err := startPeople(ctx, cfg, st, simFolders, log.With("component", "auth"))
+	if err != nil {
+		return err
+	}
+	defer stopPeople()
+
 	folders := cfg.folderIDs()
 	sy := syncer.New(client, st, syncer.Config{
 		Interval: cfg.syncInterval,
@@ -233,16 +266,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		<-synced
 	}()
 
+	// The watcher: resumes what a previous process left unfinished, then
+	// polls every open operation until it ends. Stopped before the store
+	// closes, like the syncer.
+	tr := tracker.New(client, st, tracker.Config{Logger: log.With("component", "tracker")})
+	trackCtx, stopTrack := context.WithCancel(ctx)
+	tracked := make(chan struct{})
+	go func() {
+		defer close(tracked)
+		_ = tr.Run(trackCtx) // returns nil when its context ends
+	}()
+	defer func() {
+		stopTrack()
+		<-tracked
+	}()
+
 	h := handlers.New(handlers.Config{
-		Logger:  log.With("component", "handlers"),
-		Store:   st,
-		Syncer:  sy,
-		Cloud:   client,
-		Folders: folders,
+		Logger:   log.With("component", "handlers"),
+		Store:    st,
+		Syncer:   sy,
+		Cloud:    client,
+		Folders:  folders,
+		People:   st,
+		Sessions: people.sessions,
+		Limiter:  auth.NewRateLimiter(auth.RateLimitConfig{}),
+		Tracker:  tr,
+		Ops:      st,
 	})
-	e := web.New(web.Config{}, web.Deps{
-		Logger:   log.With("component", "http"),
-		Handlers: h,
+	e, err := web.New(web.Config{
+		SecureCookies:  cfg.secureCookies,
+		TrustedProxies: splitList(cfg.trustedProxies),
+	}, web.Deps{
+		Logger:    log.With("component", "http"),
+		Handlers:  h,
+		Sessions:  people.sessions,
+		Directory: auth.NewDirectory(st),
 		Ready: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
@@ -252,6 +310,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		},
 	})
+	if err != nil {
+		return err
+	}
 
 	lis, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -289,10 +350,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // startSim starts the embedded emulator on a private loopback port (and on
 // --sim-listen too, when set). It returns the address the client dials and a
 // stop function.
-func startSim(cfg config, log *slog.Logger) (string, func() error, error) {
+func startSim(cfg config, log *slog.Logger) (string, map[string]string, func() error, error) {
 	statePath := cfg.data + ".sim"
 	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
-		return "", nil, fmt.Errorf("data directory: %w", err)
+		return "", nil, nil, fmt.Errorf("data directory: %w", err)
 	}
 	emu, err := sim.New(sim.Options{
 		Seed:      cfg.simSeed,
@@ -302,13 +363,13 @@ func startSim(cfg config, log *slog.Logger) (string, func() error, error) {
 		Logger:    log,
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("start emulator: %w", err)
+		return "", nil, nil, fmt.Errorf("start emulator: %w", err)
 	}
 	// The private listener is always loopback, so plaintext to it is safe
 	// whatever --sim-listen says; discovery answers with this address.
 	addr, err := emu.Start("127.0.0.1:0")
 	if err != nil {
-		return "", nil, errors.Join(fmt.Errorf("start emulator: %w", err), emu.Close())
+		return "", nil, nil, errors.Join(fmt.Errorf("start emulator: %w", err), emu.Close())
 	}
 	log.Info("emulator started", "addr", addr, "state", statePath)
 
@@ -316,7 +377,7 @@ func startSim(cfg config, log *slog.Logger) (string, func() error, error) {
 	if cfg.simListen != "" {
 		lis, err := net.Listen("tcp", cfg.simListen)
 		if err != nil {
-			return "", nil, errors.Join(fmt.Errorf("--sim-listen: %w", err), emu.Close())
+			return "", nil, nil, errors.Join(fmt.Errorf("--sim-listen: %w", err), emu.Close())
 		}
 		public = emu.NewGRPCServer()
 		go func() {
@@ -335,7 +396,11 @@ func startSim(cfg config, log *slog.Logger) (string, func() error, error) {
 		}
 		return nil
 	}
-	return addr, stop, nil
+	folders := map[string]string{}
+	for _, f := range emu.Folders() {
+		folders[f.GetName()] = f.GetId()
+	}
+	return addr, folders, stop, nil
 }
 
 func isLoopback(hostport string) bool {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +33,7 @@ func startRun(t *testing.T, extra ...string) (base, data string, stop func() err
 	out, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, env(nil), outW, testWriter{t})
+		done <- run(ctx, args, env(map[string]string{adminPasswordEnv: testAdminPassword}), outW, testWriter{t})
 		outW.Close()
 	}()
 
@@ -96,10 +98,35 @@ func waitHealthy(t *testing.T, base string) {
 	}
 }
 
-// getPage GETs a page and parses it; anything but 200 fails the test.
-func getPage(t *testing.T, url string) *goquery.Document {
+// testAdminPassword is the first admin's password in every test run.
+const testAdminPassword = "test-admin-password"
+
+// signIn signs in at base as the first admin, through the sign-in form
+// (CSRF token and all), and returns a client that keeps the session.
+func signIn(t *testing.T, base string) *http.Client {
 	t.Helper()
-	resp, err := http.Get(url)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	doc := getPage(t, c, base+"/login")
+	tok, _ := doc.Find(`input[name="_csrf"]`).Attr("value")
+	resp, err := c.PostForm(base+"/login", url.Values{"username": {"admin"}, "password": {testAdminPassword}, "_csrf": {tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("sign in: ended at %s with %s", resp.Request.URL, resp.Status)
+	}
+	return c
+}
+
+// getPage GETs a page and parses it; anything but 200 fails the test.
+func getPage(t *testing.T, c *http.Client, url string) *goquery.Document {
+	t.Helper()
+	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +142,11 @@ func getPage(t *testing.T, url string) *goquery.Document {
 }
 
 // waitRows polls the image list until the first sync has cached some rows.
-func waitRows(t *testing.T, url string) *goquery.Document {
+func waitRows(t *testing.T, c *http.Client, url string) *goquery.Document {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		doc := getPage(t, url)
+		doc := getPage(t, c, url)
 		if doc.Find(`table [data-testid="image-row"]`).Length() > 0 {
 			return doc
 		}
@@ -137,7 +164,7 @@ func TestRunServesImages(t *testing.T) {
 	}
 	waitHealthy(t, base)
 
-	doc := waitRows(t, base+"/")
+	doc := waitRows(t, signIn(t, base), base+"/")
 	rows := doc.Find(`table [data-testid="image-row"]`)
 	if name := strings.TrimSpace(rows.First().Find(`[data-testid="name"]`).Text()); name == "" || name == "—" {
 		t.Errorf("first row has no name: %q", name)
@@ -177,8 +204,9 @@ func TestRunServesBeforeFirstSync(t *testing.T) {
 		}
 	})
 	waitHealthy(t, base)
+	c := signIn(t, base)
 	start := time.Now()
-	doc := getPage(t, base+"/")
+	doc := getPage(t, c, base+"/")
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("GET / took %s during the first sync", took)
 	}
@@ -245,6 +273,25 @@ func TestParseConfig(t *testing.T) {
 			name:    "stray argument",
 			args:    []string{"serve"},
 			wantErr: "unexpected arguments",
+		},
+		{
+			name: "people settings",
+			args: []string{"--demo", "--session-idle", "15m", "--secure-cookies", "--trusted-proxies", "10.0.0.0/8"},
+			env:  map[string]string{"IMAGEDASH_ADMIN_PASSWORD": "from the env", "IMAGEDASH_SESSION_LIFETIME": "12h"},
+			want: func(c config) bool {
+				return c.demo && c.sessionIdle == 15*time.Minute && c.sessionLifetime == 12*time.Hour && c.secureCookies &&
+					c.trustedProxies == "10.0.0.0/8" && c.adminPassword == "from the env"
+			},
+		},
+		{
+			name:    "demo accounts never in cloud mode",
+			args:    []string{"--demo", "--endpoint", "api.cloud.yandex.net:443"},
+			wantErr: "--demo adds demo accounts and works only with the embedded emulator",
+		},
+		{
+			name:    "lifetime shorter than idle",
+			args:    []string{"--session-idle", "3h", "--session-lifetime", "1h"},
+			wantErr: "want idle ≥ 1m and lifetime ≥ idle",
 		},
 	}
 	for _, tt := range tests {

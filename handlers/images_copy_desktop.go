@@ -1,0 +1,119 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/rules"
+	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/tracker"
+	"github.com/imagedash/imagedash/views"
+)
+
+// FromDesktopForm is the form that makes a Desktop image from a desktop
+// (GET /desktop-images/new?folder=…&desktop_id=…, both optional).
+func (h *Handlers) FromDesktopForm(c echo.Context) error {
+	cf, err := h.copyFolders(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	p := h.fromDesktopPage(c, cf, q.Get("folder"))
+	p.DesktopID = strings.TrimSpace(q.Get("desktop_id"))
+	return Render(c, http.StatusOK, views.FromDesktopFull(p), views.FromDesktopFull(p))
+}
+
+// CopyFromDesktop makes a Desktop image from a desktop's disk (POST
+// /desktop-images/new: folder, desktop_id, name, description,
+// label_key/label_value, batch) through DesktopImageService.CopyFromDesktop.
+func (h *Handlers) CopyFromDesktop(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return badRequest("Unreadable form.")
+	}
+	cf, err := h.copyFolders(c)
+	if err != nil {
+		return err
+	}
+	folders, err := h.copyTargetsAsked(c, tracker.ActionCopyFromDesktop, cf, form["folder"])
+	if err != nil {
+		return err
+	}
+	if h.tracker == nil {
+		return errCopyNoTracker
+	}
+	folder := ""
+	if len(folders) > 0 {
+		folder = folders[0]
+	}
+	p := h.fromDesktopPage(c, cf, folder)
+	p.DesktopID = strings.TrimSpace(form.Get("desktop_id"))
+	p.Name = strings.TrimSpace(form.Get("name"))
+	p.Description = form.Get("description")
+	p.Batch = form.Get("batch")
+	fe := FieldErrors{}
+	labels, rows := parseLabelRows(form, fe)
+	p.Labels = rows
+	switch len(folders) {
+	case 0:
+		fe["folder"] = "Pick the folder the image goes into."
+	case 1:
+	default:
+		fe["folder"] = "Pick one folder."
+	}
+	if vs := rules.ID("desktop_id", p.DesktopID, true); len(vs) > 0 {
+		fe["desktop_id"] = "The desktop id " + vs[0].Message + "."
+	} else if strings.ContainsFunc(p.DesktopID, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+		fe["desktop_id"] = "A desktop id holds only lowercase letters and digits."
+	}
+	if vs := rules.Name("name", p.Name, true); len(vs) > 0 {
+		fe["name"] = copyNameRuleMessage(p.Name, vs[0])
+	} else if folder != "" {
+		taken, err := h.copyNameTaken(c.Request().Context(), cloud.Desktop, folder, p.Name)
+		if err != nil {
+			return err
+		}
+		if taken != "" {
+			fe["name"] = taken
+		}
+	}
+	fe.add(rules.Description("description", p.Description)...)
+	if len(fe) > 0 {
+		h.audit(c, store.AuditEntry{Action: tracker.ActionCopyFromDesktop, TargetKind: "desktop", TargetID: auditClip(p.DesktopID),
+			Outcome: store.OutcomeFailure, Detail: auditClip(invalidInput(views.FieldErrors(fe)))})
+		return h.renderFromDesktop(c, p, fe)
+	}
+	batch := h.copyBatch(c, p.Batch)
+	st, err := h.startCopy(c, batch, tracker.CopyFromDesktop(p.DesktopID, folder, p.Name, p.Description, labels),
+		"desktop", p.DesktopID, "into "+cf.name(folder)+" as "+p.Name)
+	if err != nil {
+		return err
+	}
+	if st.refused != nil {
+		copyCloudErrors(st.refused, fe, cf.name(folder), p.Name)
+		return h.renderFromDesktop(c, p, fe)
+	}
+	return Redirect(c, views.CopyBatchURL(batch))
+}
+
+func (h *Handlers) renderFromDesktop(c echo.Context, p views.FromDesktopPage, fe FieldErrors) error {
+	p.Errors = views.FieldErrors(fe)
+	if IsHTMX(c.Request()) {
+		NoPush(c.Response().Header())
+	}
+	return Render(c, http.StatusUnprocessableEntity, views.FromDesktopFull(p), views.FromDesktopFull(p))
+}
+
+// fromDesktopPage is the form's page with folder ticked (or the only
+// target, when there is one).
+func (h *Handlers) fromDesktopPage(c echo.Context, cf copyFolderSet, folder string) views.FromDesktopPage {
+	p := views.FromDesktopPage{Nav: h.copyNav(c, cf, cloud.Desktop)}
+	for _, f := range cf.targets {
+		p.Targets = append(p.Targets, views.CopyTarget{ID: f.ID, Name: cf.name(f.ID),
+			Checked: f.ID == folder || len(cf.targets) == 1})
+	}
+	return p
+}

@@ -1,0 +1,122 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/auth"
+	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/store"
+)
+
+// Viewer is the person a request is answered for: the account and what its
+// teams allow. The web package's authentication middleware puts it on the
+// request context; a request without one is anonymous and may do nothing.
+type Viewer struct {
+	User   store.User
+	Policy auth.Policy
+}
+
+type viewerKey struct{}
+
+// WithViewer returns ctx carrying v.
+func WithViewer(ctx context.Context, v Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// ViewerFrom is the viewer on ctx; ok is false for an anonymous request.
+func ViewerFrom(ctx context.Context) (v Viewer, ok bool) {
+	v, ok = ctx.Value(viewerKey{}).(Viewer)
+	return v, ok && v.User.ID != 0
+}
+
+// viewer is the request's viewer; the zero Viewer (who may do nothing)
+// when anonymous, so a route mounted without authentication fails closed.
+func viewer(c echo.Context) Viewer {
+	v, _ := ViewerFrom(c.Request().Context())
+	return v
+}
+
+// Auditor appends to the audit log. *store.Store satisfies it.
+type Auditor interface {
+	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
+}
+
+var _ Auditor = (*store.Store)(nil)
+
+// audit records that the viewer of c did action to the target, with the
+// outcome. The viewer and client IP are filled in here. A failure to write
+// the log is logged, not returned: the action itself has already happened
+// (or been refused), and the person's answer should say so.
+func (h *Handlers) audit(c echo.Context, e store.AuditEntry) {
+	if h.auditor == nil {
+		return
+	}
+	v := viewer(c)
+	if e.UserID == 0 && v.User.ID != 0 {
+		e.UserID, e.Username = v.User.ID, v.User.Username
+	}
+	if e.IP == "" {
+		e.IP = c.RealIP()
+	}
+	ctx := context.WithoutCancel(c.Request().Context())
+	if _, err := h.auditor.AppendAudit(ctx, e); err != nil {
+		h.log.ErrorContext(ctx, "audit log append failed", "err", err, "action", e.Action, "target", e.TargetID)
+	}
+}
+
+// deny records a refused action in the audit log and returns the 403 the
+// person sees, with why.
+func (h *Handlers) deny(c echo.Context, action, kind, target, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	h.audit(c, store.AuditEntry{Action: action, TargetKind: kind, TargetID: target, Outcome: store.OutcomeDenied, Detail: msg})
+	return echo.NewHTTPError(http.StatusForbidden, msg)
+}
+
+// noFolder is a folder id no folder has (ids are [a-z0-9]): the scope of
+// someone who may see no folder at all, so that their lists are empty
+// rather than unfiltered.
+const noFolder = "-"
+
+// scope is the folders a list shows the viewer: the ones asked for, each of
+// which they must be allowed to see (a 403 naming the first that is not),
+// or when none are asked for, every folder they may see (nil, meaning all
+// folders, for an admin). action names the refused action in the audit log.
+func (h *Handlers) scope(c echo.Context, action string, asked []string) ([]string, error) {
+	p := viewer(c).Policy
+	for _, f := range asked {
+		if !p.CanView(f) {
+			return nil, h.deny(c, action, "folder", f,
+				"You may not see folder %s: it belongs to no team of yours and is not shared. Ask an administrator for access.", f)
+		}
+	}
+	if len(asked) > 0 {
+		return asked, nil
+	}
+	ids, all := p.Folders()
+	if all {
+		return nil, nil
+	}
+	if len(ids) == 0 {
+		return []string{noFolder}, nil
+	}
+	return ids, nil
+}
+
+// seen keeps the folders the viewer may see, for the folder picker.
+func seen(c echo.Context, folders []cloud.Folder) []cloud.Folder {
+	p := viewer(c).Policy
+	if p.Admin() {
+		return folders
+	}
+	out := make([]cloud.Folder, 0, len(folders))
+	for _, f := range folders {
+		if p.CanView(f.ID) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,450 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/imagedash/imagedash/cloud"
+)
+
+// OpState is where an operation the dashboard started stands.
+type OpState string
+
+// The states of an operation. Pending and running are open: the watcher
+// works on them. The others are final.
+const (
+	// OpPending: the intent is written; the cloud has not (knowingly)
+	// answered the call yet. It is (re-)sent with the same idempotency key.
+	OpPending OpState = "pending"
+	// OpRunning: the cloud answered with an operation that is not done.
+	// With an error set it is failing: the cloud reported an error before
+	// it was done.
+	OpRunning OpState = "running"
+	OpDone    OpState = "done"   // done without an error
+	OpFailed  OpState = "failed" // refused by the cloud, or done with an error
+	OpLost    OpState = "lost"   // the cloud no longer knows it
+)
+
+// OpStates lists the states, open ones first.
+var OpStates = []OpState{OpPending, OpRunning, OpDone, OpFailed, OpLost}
+
+// Open tells whether the watcher still works on an operation in state s.
+func (s OpState) Open() bool { return s == OpPending || s == OpRunning }
+
+// Operation is one change the dashboard asked the cloud for: the intent
+// (written before the call), the cloud's operation, and how it ended.
+type Operation struct {
+	ID    int64
+	Key   string // the idempotency key every send of Request carries
+	Batch string // groups the operations of one bulk action ("" for none)
+	// Action is what was asked, e.g. "image.copy", "image.update".
+	Action   string
+	Service  cloud.Service // the service of the target image
+	FolderID string        // the target image's folder
+	// ImageID is the target image: known from the start for an update or
+	// a delete, from the cloud's answer for a copy.
+	ImageID   string
+	ImageName string
+	// SourceService and SourceID name what a copy copies (an image, or a
+	// desktop for CopyFromDesktop).
+	SourceService cloud.Service
+	SourceID      string
+	// Request is the call to send, encoded by the caller (opaque here).
+	Request  []byte
+	UserID   int64
+	Username string
+
+	State        OpState
+	CloudID      string // the cloud's operation id, "" while pending
+	ErrorCode    string // gRPC code name, when the cloud reported an error
+	ErrorMessage string
+	Attempts     int // sends of the request
+	Polls        int // OperationService.Get calls
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	DoneAt       time.Time
+	// NextPollAt is when the watcher next looks at it (open ones only);
+	// PollEvery is its current backoff interval.
+	NextPollAt time.Time
+	PollEvery  time.Duration
+	// CloudModifiedAt is the cloud operation's modified_at when last seen,
+	// so a change resets the backoff.
+	CloudModifiedAt time.Time
+}
+
+// Failing tells whether the cloud reported an error on an operation that
+// is not finished yet.
+func (o Operation) Failing() bool { return o.State == OpRunning && o.ErrorCode != "" }
+
+const opCols = `id, idempotency_key, batch_id, action, service, folder_id, image_id, image_name,
+	source_service, source_id, request, coalesce(user_id, 0), username, state, cloud_id, error_code, error_message,
+	attempts, polls, created_at, updated_at, done_at, next_poll_at, poll_every_ms, cloud_modified_at`
+
+func scanOp(sc rowScanner) (Operation, error) {
+	var (
+		o                                         Operation
+		svc, srcSvc, state                        string
+		created, updated, done, next, every, cmod int64
+	)
+	err := sc.Scan(&o.ID, &o.Key, &o.Batch, &o.Action, &svc, &o.FolderID, &o.ImageID, &o.ImageName,
+		&srcSvc, &o.SourceID, &o.Request, &o.UserID, &o.Username, &state, &o.CloudID, &o.ErrorCode, &o.ErrorMessage,
+		&o.Attempts, &o.Polls, &created, &updated, &done, &next, &every, &cmod)
+	if err != nil {
+		return Operation{}, err
+	}
+	o.Service, o.SourceService, o.State = cloud.Service(svc), cloud.Service(srcSvc), OpState(state)
+	o.CreatedAt, o.UpdatedAt, o.DoneAt, o.NextPollAt = fromMS(created), fromMS(updated), fromMS(done), fromMS(next)
+	o.PollEvery, o.CloudModifiedAt = time.Duration(every)*time.Millisecond, fromMS(cmod)
+	return o, nil
+}
+
+// CreateIntent writes a new operation in state pending, due at once (so
+// that if the caller dies before sending it, the watcher sends it), and
+// returns it with its id. Key must be fresh: a used key is ErrExists.
+func (s *Store) CreateIntent(ctx context.Context, o Operation) (Operation, error) {
+	switch {
+	case o.Key == "" || o.Action == "" || !o.Service.Valid() || o.FolderID == "" || len(o.Request) == 0:
+		return Operation{}, fmt.Errorf("store: create intent: %w: key, action, service, folder and request are required", ErrInvalid)
+	}
+	now := s.now()
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = now
+	}
+	o.State, o.UpdatedAt = OpPending, o.CreatedAt
+	if o.NextPollAt.IsZero() {
+		o.NextPollAt = o.CreatedAt
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		o, err = scanOp(tx.QueryRowContext(ctx, `INSERT INTO operations
+	(idempotency_key, batch_id, action, service, folder_id, image_id, image_name, source_service, source_id,
+	 request, user_id, username, state, created_at, updated_at, next_poll_at, poll_every_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+opCols,
+			o.Key, o.Batch, o.Action, string(o.Service), o.FolderID, o.ImageID, o.ImageName, string(o.SourceService), o.SourceID,
+			o.Request, nullUser(o.UserID), o.Username, string(o.State), ms(o.CreatedAt), ms(o.UpdatedAt), ms(o.NextPollAt),
+			o.PollEvery.Milliseconds()))
+		return err
+	})
+	if isUnique(err) {
+		return Operation{}, fmt.Errorf("store: create intent: key %s: %w", o.Key, ErrExists)
+	}
+	if err != nil {
+		return Operation{}, fmt.Errorf("store: create intent %s: %w", o.Action, err)
+	}
+	s.opsChanged()
+	return o, nil
+}
+
+// SaveOperation writes the mutable fields of o (state, cloud id, image,
+// error, counters, times). It does not touch the image cache.
+func (s *Store) SaveOperation(ctx context.Context, o Operation) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error { return saveOp(ctx, tx, o, s.now()) })
+	if err != nil {
+		return fmt.Errorf("store: save operation %d: %w", o.ID, err)
+	}
+	s.opsChanged()
+	return nil
+}
+
+// FinishOperation writes o (in a final state) and, in the same
+// transaction, its effect on the image cache: img is upserted when not
+// nil, and (svc, id) of removed is deleted when removed.ID is set. So the
+// cache and the operation never disagree, even across a crash.
+func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Image, removed cloud.Image) error {
+	if o.State.Open() {
+		return fmt.Errorf("store: finish operation %d: %w: state %s is not final", o.ID, ErrInvalid, o.State)
+	}
+	if img != nil {
+		if err := checkImage(*img); err != nil {
+			return fmt.Errorf("store: finish operation %d: %w", o.ID, err)
+		}
+	}
+	now := s.now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := saveOp(ctx, tx, o, now); err != nil {
+			return err
+		}
+		if img == nil && removed.ID == "" {
+			return nil
+		}
+		w, err := newImageWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		if img != nil {
+			doc, ok, err := w.doc(img.Service, img.ID)
+			if err != nil {
+				return err
+			}
+			if err := w.put(newImageRow(*img), now, doc, ok); err != nil {
+				return err
+			}
+		}
+		if removed.ID != "" {
+			doc, ok, err := w.doc(removed.Service, removed.ID)
+			if err != nil || !ok {
+				return err
+			}
+			return w.remove(doc, removed.Service, removed.ID)
+		}
+		return nil
+	})
+	if img != nil || removed.ID != "" {
+		s.cache.invalidate()
+	}
+	if err != nil {
+		return fmt.Errorf("store: finish operation %d: %w", o.ID, err)
+	}
+	s.opsChanged()
+	return nil
+}
+
+func saveOp(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) error {
+	if !o.State.Open() && o.DoneAt.IsZero() {
+		o.DoneAt = now
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE operations SET
+	image_id = ?, image_name = ?, state = ?, cloud_id = ?, error_code = ?, error_message = ?, attempts = ?, polls = ?,
+	updated_at = ?, done_at = ?, next_poll_at = ?, poll_every_ms = ?, cloud_modified_at = ?
+WHERE id = ?`,
+		o.ImageID, o.ImageName, string(o.State), o.CloudID, o.ErrorCode, o.ErrorMessage, o.Attempts, o.Polls,
+		ms(now), ms(o.DoneAt), ms(o.NextPollAt), o.PollEvery.Milliseconds(), ms(o.CloudModifiedAt), o.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Operation is the operation with that (local) id.
+func (s *Store) Operation(ctx context.Context, id int64) (Operation, error) {
+	o, err := scanOp(s.r.QueryRowContext(ctx, `SELECT `+opCols+` FROM operations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Operation{}, fmt.Errorf("store: operation %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Operation{}, fmt.Errorf("store: operation %d: %w", id, err)
+	}
+	return o, nil
+}
+
+// OperationsByID returns the operations with those ids, in no order;
+// unknown ids are left out.
+func (s *Store) OperationsByID(ctx context.Context, ids []int64) ([]Operation, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return s.queryOps(ctx, `SELECT `+opCols+` FROM operations WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+}
+
+// DueOperations lists up to limit open operations whose next poll is at or
+// before now, the most overdue first.
+func (s *Store) DueOperations(ctx context.Context, now time.Time, limit int) ([]Operation, error) {
+	return s.queryOps(ctx, `SELECT `+opCols+` FROM operations
+WHERE state IN ('pending', 'running') AND next_poll_at <= ? ORDER BY next_poll_at, id LIMIT ?`, ms(now), limit)
+}
+
+// NextDue is when the earliest open operation is due; ok is false when
+// none is open.
+func (s *Store) NextDue(ctx context.Context) (t time.Time, ok bool, err error) {
+	var v sql.NullInt64
+	err = s.r.QueryRowContext(ctx, `SELECT min(next_poll_at) FROM operations WHERE state IN ('pending', 'running')`).Scan(&v)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next due operation: %w", err)
+	}
+	return fromMS(v.Int64), v.Valid, nil
+}
+
+// OpenImageOperations maps each of the images ids of svc that an open
+// operation targets to the newest such operation, for the badges of a
+// list.
+func (s *Store) OpenImageOperations(ctx context.Context, svc cloud.Service, ids []string) (map[string]Operation, error) {
+	out := map[string]Operation{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := []any{string(svc)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	ops, err := s.queryOps(ctx, `SELECT `+opCols+` FROM operations
+WHERE service = ? AND image_id IN (`+placeholders(len(ids))+`) AND state IN ('pending', 'running') ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range ops {
+		out[o.ImageID] = o // newest wins: ordered by id
+	}
+	return out, nil
+}
+
+// OperationQuery selects operations for the monitor. Zero fields select
+// everything.
+type OperationQuery struct {
+	Open     bool      // only pending and running
+	Closed   bool      // only done, failed and lost
+	States   []OpState // exact states
+	User     string    // username, without case
+	Action   string
+	Service  cloud.Service
+	Folders  []string // any of these target folders; nil: all
+	Image    string   // target image id
+	Batch    string
+	From, To time.Time // created_at in [From, To)
+	// Before is the paging cursor: only operations with a smaller id.
+	Before int64
+	Limit  int // DefaultOperationLimit when 0, at most MaxOperationLimit
+}
+
+// Operation page sizes.
+const (
+	DefaultOperationLimit = 50
+	MaxOperationLimit     = 1000
+)
+
+// Operations lists the operations q selects, newest first.
+func (s *Store) Operations(ctx context.Context, q OperationQuery) ([]Operation, error) {
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultOperationLimit
+	case q.Limit < 0 || q.Limit > MaxOperationLimit:
+		return nil, fmt.Errorf("store: operations: %w: limit %d not in 1..%d", ErrInvalid, q.Limit, MaxOperationLimit)
+	}
+	where, args := q.where()
+	args = append(args, q.Limit)
+	return s.queryOps(ctx, `SELECT `+opCols+` FROM operations`+where+` ORDER BY id DESC LIMIT ?`, args...)
+}
+
+func (q OperationQuery) where() (string, []any) {
+	var (
+		conds []string
+		args  []any
+	)
+	add := func(cond string, a ...any) { conds, args = append(conds, cond), append(args, a...) }
+	if q.Open {
+		add(`state IN ('pending', 'running')`)
+	}
+	if q.Closed {
+		add(`state IN ('done', 'failed', 'lost')`)
+	}
+	if len(q.States) > 0 {
+		a := make([]any, len(q.States))
+		for i, st := range q.States {
+			a[i] = string(st)
+		}
+		add(`state IN (`+placeholders(len(a))+`)`, a...)
+	}
+	if q.User != "" {
+		add(`username = ?`, q.User)
+	}
+	if q.Action != "" {
+		add(`action = ?`, q.Action)
+	}
+	if q.Service != "" {
+		add(`service = ?`, string(q.Service))
+	}
+	if q.Folders != nil {
+		if len(q.Folders) == 0 {
+			add(`0`)
+		} else {
+			a := make([]any, len(q.Folders))
+			for i, f := range q.Folders {
+				a[i] = f
+			}
+			add(`folder_id IN (`+placeholders(len(a))+`)`, a...)
+		}
+	}
+	if q.Image != "" {
+		add(`image_id = ?`, q.Image)
+	}
+	if q.Batch != "" {
+		add(`batch_id = ?`, q.Batch)
+	}
+	if !q.From.IsZero() {
+		add(`created_at >= ?`, ms(q.From))
+	}
+	if !q.To.IsZero() {
+		add(`created_at < ?`, ms(q.To))
+	}
+	if q.Before > 0 {
+		add(`id < ?`, q.Before)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// OperationCounts are the header's figures.
+type OperationCounts struct {
+	InFlight int // pending or running
+	Failed   int // failed or lost in the last day
+}
+
+// CountOperations counts the open operations, and the ones that failed or
+// were lost since since, among the folders (nil: all).
+func (s *Store) CountOperations(ctx context.Context, folders []string, since time.Time) (OperationCounts, error) {
+	var c OperationCounts
+	q := OperationQuery{Folders: folders}
+	where, args := q.where()
+	and := " WHERE "
+	if where != "" {
+		and = where + " AND "
+	}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM operations`+and+`state IN ('pending', 'running')`, args...).Scan(&c.InFlight); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM operations`+and+`state IN ('failed', 'lost') AND done_at >= ?`,
+			append(args, ms(since))...).Scan(&c.Failed)
+	})
+	if err != nil {
+		return c, fmt.Errorf("store: count operations: %w", err)
+	}
+	return c, nil
+}
+
+func (s *Store) queryOps(ctx context.Context, query string, args ...any) ([]Operation, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: operations: %w", err)
+	}
+	defer rows.Close()
+	var out []Operation
+	for rows.Next() {
+		o, err := scanOp(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: operations: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: operations: %w", err)
+	}
+	return out, nil
+}
+
+// OpsGeneration changes after every write to the operations, so pollers
+// (the badges, the header counts) can tell cheaply that nothing changed.
+func (s *Store) OpsGeneration() uint64 { return s.opsGen.Load() }
+
+func (s *Store) opsChanged() { s.opsGen.Add(1) }
+
+// placeholders is n comma-separated "?" for an IN list.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}

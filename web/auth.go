@@ -1,0 +1,138 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/imagedash/imagedash/auth"
+	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/static"
+	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/views"
+)
+
+// public tells whether a path is served to anyone: the probes, the
+// metrics, the static assets and the sign-in page. Everything else needs a
+// signed-in, enabled account.
+func public(path string) bool {
+	switch path {
+	case "/healthz", "/readyz", "/metrics", "/login":
+		return true
+	}
+	return strings.HasPrefix(path, static.Prefix)
+}
+
+// csrf is Echo's CSRF middleware as the dashboard uses it: a browser that
+// says the request is same-origin (Sec-Fetch-Site) passes, a cross-site one
+// is refused, and anything else (an old browser, a script) must send back
+// the token of the _csrf cookie in the X-CSRF-Token header (htmx requests,
+// see views.Page) or the _csrf form field (plain forms). The probes, the
+// metrics and the static files change nothing and are skipped.
+func csrf(secure bool) echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper: func(c echo.Context) bool {
+			p := c.Request().URL.Path
+			return p != "/login" && public(p)
+		},
+		TokenLookup:    "header:" + views.CSRFHeader + ",form:" + views.CSRFField,
+		CookieName:     "_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   secure,
+		CookieSameSite: http.SameSiteStrictMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden,
+				"This form is out of date or came from another site (CSRF check failed). Reload the page and try again.").SetInternal(err)
+		},
+	})
+}
+
+// csrfToken is the token the page should send back, "" when the browser
+// proved the request same-origin and no token was issued.
+func csrfToken(c echo.Context) string {
+	tok, _ := c.Get("csrf").(string)
+	if tok == middleware.CSRFUsingSecFetchSite {
+		return ""
+	}
+	return tok
+}
+
+// flashesKey is where gorilla/sessions keeps the flashes (its default).
+const flashesKey = "_flash"
+
+// authenticate finds who the request is from: the session cookie names a
+// user id, the directory says who that is and what they may do. A deleted
+// or disabled account reads as anonymous. The viewer (for handlers) and the
+// page-wide request data (for views) go on the request context.
+func authenticate(sessions *auth.SessionStore, dir *auth.Directory) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			rq := views.Request{CSRF: csrfToken(c)}
+			if p := req.URL.Path; sessions != nil && (!public(p) || p == "/login") {
+				sess, err := sessions.Get(req, handlers.SessionName)
+				if err != nil {
+					return fmt.Errorf("authenticate: %w", err)
+				}
+				if req.Method == http.MethodGet && !handlers.WantsPartial(req) && sess.Values[flashesKey] != nil {
+					for _, f := range sess.Flashes() {
+						if s, ok := f.(string); ok {
+							rq.Flashes = append(rq.Flashes, s)
+						}
+					}
+					if err := sessions.Save(req, c.Response(), sess); err != nil {
+						return fmt.Errorf("authenticate: clear flashes: %w", err)
+					}
+				}
+				uid, _ := sess.Values[auth.UserIDKey].(int64)
+				if uid != 0 {
+					u, pol, err := dir.Lookup(req.Context(), uid)
+					switch {
+					case errors.Is(err, store.ErrNotFound):
+					case err != nil:
+						return fmt.Errorf("authenticate: %w", err)
+					case !u.Disabled:
+						req = req.WithContext(handlers.WithViewer(req.Context(), handlers.Viewer{User: u, Policy: pol}))
+						rq.Me = views.Me{Name: u.Username, Admin: u.Admin}
+					}
+				}
+			}
+			c.SetRequest(req.WithContext(views.WithRequest(req.Context(), rq)))
+			return next(c)
+		}
+	}
+}
+
+// requireLogin sends an anonymous request for anything but a public path
+// to the sign-in page, with the address to come back to: a redirect for a
+// page, HX-Redirect for htmx (a 302 would be swapped into the target), and
+// 401 for other methods outside htmx, which cannot be replayed after login.
+func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if public(req.URL.Path) {
+			return next(c)
+		}
+		if _, ok := handlers.ViewerFrom(req.Context()); ok {
+			return next(c)
+		}
+		back := req.URL.RequestURI()
+		switch {
+		case handlers.IsHTMX(req):
+			// The page the person is on, not the partial's URL.
+			back = "/"
+			if cur, err := url.Parse(req.Header.Get(handlers.HeaderCurrentURL)); err == nil && cur.Path != "" {
+				back = cur.RequestURI()
+			}
+		case req.Method != http.MethodGet && req.Method != http.MethodHead:
+			return echo.NewHTTPError(http.StatusUnauthorized, "Your session has ended. Sign in again.")
+		}
+		return handlers.Redirect(c, handlers.LoginURL(back))
+	}
+}
