@@ -269,6 +269,13 @@ func (h *Handlers) copyTargetsAsked(c echo.Context, action string, cf copyFolder
 			return nil, h.deny(c, action, "folder", f,
 				"You may not copy into folder %s: only copiers and editors of a team that owns it may. Ask an administrator for access.", cf.name(f))
 		}
+		// An admin may copy into any folder, so a made-up id (pasted
+		// garbage, "<script>…") passed the check above and was sent to the
+		// cloud as a folder_id (found by TestHostileInput): only a folder
+		// the forms offer is a target.
+		if !slices.ContainsFunc(cf.targets, func(t cloud.Folder) bool { return t.ID == f }) {
+			return nil, badRequest("Unknown folder %q: pick one of the folders the form lists.", truncate(f))
+		}
 		out = append(out, f)
 	}
 	return out, nil
@@ -462,11 +469,16 @@ type copyStart struct {
 // error of the dashboard itself (the intent could not be written) is
 // returned; the cloud's refusal is in the result.
 func (h *Handlers) startCopy(c echo.Context, batch string, in tracker.Intent, kind, target, detail string) (copyStart, error) {
-	ctx := c.Request().Context()
-	op, err := h.tracker.Start(ctx, who(c), batch, in)
+	op, err := h.tracker.Start(c.Request().Context(), who(c), batch, in)
 	if op.ID == 0 && err != nil {
 		return copyStart{}, fmt.Errorf("copy: %w", err)
 	}
+	return h.copyStarted(c, in, op, err, kind, target, detail), nil
+}
+
+// copyStarted audits one started copy and says how it stands: err is what
+// the tracker returned for op (nil, or the cloud's refusal).
+func (h *Handlers) copyStarted(c echo.Context, in tracker.Intent, op store.Operation, err error, kind, target, detail string) copyStart {
 	e := store.AuditEntry{Action: in.Action(), TargetKind: kind, TargetID: target, OperationID: op.CloudID,
 		Outcome: store.OutcomeSuccess, Detail: detail}
 	switch {
@@ -479,7 +491,7 @@ func (h *Handlers) startCopy(c echo.Context, batch string, in tracker.Intent, ki
 	if err != nil && op.State != store.OpFailed {
 		// Written and sent, but its answer could not be stored: the watcher
 		// takes it over. Log it; the person sees the operation as it stands.
-		h.log.ErrorContext(ctx, "copy: record answer", "op", op.ID, "err", err)
+		h.log.ErrorContext(c.Request().Context(), "copy: record answer", "op", op.ID, "err", err)
 	}
 	h.audit(c, e)
 	st := copyStart{op: op}
@@ -489,7 +501,7 @@ func (h *Handlers) startCopy(c echo.Context, batch string, in tracker.Intent, ki
 			st.refused = &cloud.Error{Message: op.ErrorMessage}
 		}
 	}
-	return st, nil
+	return st
 }
 
 // copyCloudErrors puts the cloud's refusal of one target next to the field

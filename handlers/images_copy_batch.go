@@ -31,7 +31,7 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 		return errCopyNoTracker
 	}
 	ctx := c.Request().Context()
-	ops, err := h.ops.Operations(ctx, store.OperationQuery{Batch: batch, Limit: store.MaxOperationLimit})
+	ops, err := h.ops.Operations(ctx, store.OperationQuery{Batch: batch, Limit: store.MaxOperationLimit, WithRequest: true})
 	if err != nil {
 		return err
 	}

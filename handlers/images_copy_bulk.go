@@ -159,15 +159,23 @@ func (h *Handlers) BulkCopy(c echo.Context) error {
 		return Render(c, http.StatusUnprocessableEntity, views.BulkCopyFull(p), views.BulkCopyFull(p))
 	}
 
+	// The whole batch is written down before anything is sent
+	// (tracker.StartBatch): a crash in between resumes all of it.
 	batch := cloud.NewIdempotencyKey()
-	for _, i := range chosen {
+	ins := make([]tracker.Intent, len(chosen))
+	for k, i := range chosen {
 		r := p.Rows[i]
 		img := imgs[r.Image.ID]
-		in := tracker.Copy(img, cloud.CreateImageSpec{FolderID: folder, Name: r.NewName, Description: img.Description,
+		ins[k] = tracker.Copy(img, cloud.CreateImageSpec{FolderID: folder, Name: r.NewName, Description: img.Description,
 			Labels: copyMergeLabels(img.Labels, added), Family: img.Family})
-		if _, err := h.startCopy(c, batch, in, "image", img.ID, "into "+cf.name(folder)+" as "+r.NewName); err != nil {
-			return err
-		}
+	}
+	ops, errs, err := h.tracker.StartBatch(c.Request().Context(), who(c), batch, ins)
+	if err != nil {
+		return fmt.Errorf("bulk copy: %w", err)
+	}
+	for k, i := range chosen {
+		r := p.Rows[i]
+		h.copyStarted(c, ins[k], ops[k], errs[k], "image", r.Image.ID, "into "+cf.name(folder)+" as "+r.NewName)
 	}
 	return Redirect(c, views.CopyBatchURL(batch))
 }

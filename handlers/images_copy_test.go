@@ -364,7 +364,7 @@ func TestCopyQueuedWhenTheCloudIsDown(t *testing.T) {
 	if got := page.text(`[data-testid="copy-result"][data-state="queued"] [data-testid="copy-message"]`); got != "the cloud did not answer; retrying" {
 		t.Errorf("queued message = %q", got)
 	}
-	if page.attr(`#copy-results`, "hx-trigger") != "every 2s" {
+	if page.attr(`#copy-results`, "hx-trigger") != "every 2s, imagedash:visible" {
 		t.Error("the result list does not poll while a target is queued")
 	}
 }

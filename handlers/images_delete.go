@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,9 +20,6 @@ import (
 
 // MaxBulkDelete is how many images one bulk delete may name.
 const MaxBulkDelete = 500
-
-// bulkConcurrency bounds the deletes a bulk delete sends at once.
-const bulkConcurrency = 8
 
 // ConfirmDeleteImage asks before deleting one image, naming it (GET
 // /images/:service/:id/delete). An image whose status forbids deletion
@@ -164,22 +160,27 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 		op  store.Operation
 		err error
 	}
+	// The whole batch is written down before anything is sent
+	// (tracker.StartBatch): a crash in between resumes all of it.
 	results := make([]result, len(p.Items))
-	sem := make(chan struct{}, bulkConcurrency)
-	var wg sync.WaitGroup
+	var (
+		ins []tracker.Intent
+		at  []int // the item of each intent
+	)
 	for i, it := range p.Items {
-		if it.Reason != "" {
-			continue
+		if it.Reason == "" {
+			ins, at = append(ins, tracker.Delete(imgs[i])), append(at, i)
 		}
-		img := imgs[i]
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			op, err := h.tracker.Start(ctx, who(c), batch, tracker.Delete(img))
-			results[i] = result{op, err}
-		})
 	}
-	wg.Wait()
+	if len(ins) > 0 {
+		ops, errs, err := h.tracker.StartBatch(ctx, who(c), batch, ins)
+		if err != nil {
+			return fmt.Errorf("bulk delete: %w", err)
+		}
+		for k, i := range at {
+			results[i] = result{ops[k], errs[k]}
+		}
+	}
 
 	p.Done = true
 	for i := range p.Items {

@@ -216,7 +216,11 @@ func parseImageFilter(q url.Values) (views.ImageFilter, error) {
 		if err != nil || !slices.Contains(views.PageSizes, n) {
 			return f, badRequest("Unknown page size %q: choose 25, 50, 100 or 200.", truncate(l))
 		}
-		f.Limit = n
+		// The default size canonically as 0, as the URL leaves it out: the
+		// canonical URL must parse back to the same filter (FuzzImageFilter).
+		if n != views.DefaultLimit {
+			f.Limit = n
+		}
 	}
 	f.After, f.Before = q.Get("after"), q.Get("before")
 	switch {
@@ -230,7 +234,12 @@ func parseImageFilter(q url.Values) (views.ImageFilter, error) {
 		if err != nil || n < 1 {
 			return f, badRequest("Bad start %q: it counts rows from 1.", truncate(s))
 		}
-		f.Start = n
+		// start=1 is left out of the URL (views.ImageFilter.Query), so it is
+		// 0 here too: otherwise the canonical URL of after=…&start=1 would
+		// lose the count the page was shown with (FuzzImageFilter).
+		if n > 1 {
+			f.Start = n
+		}
 	}
 	return f, nil
 }

@@ -35,7 +35,7 @@ const (
 	// opsPageSize is the history's page.
 	opsPageSize = 50
 	// opsInFlightMax bounds the in-flight section.
-	opsInFlightMax = 200
+	opsInFlightMax = 50
 	// maxOpFilterLen bounds the person filter.
 	maxOpFilterLen = 200
 	// maxImageOps bounds the ?op= ids an image page shows.

@@ -16,6 +16,7 @@ import (
 // *tracker.Tracker satisfies it.
 type Tracker interface {
 	Start(ctx context.Context, who tracker.Who, batch string, in tracker.Intent) (store.Operation, error)
+	StartBatch(ctx context.Context, who tracker.Who, batch string, ins []tracker.Intent) ([]store.Operation, []error, error)
 	Cancel(ctx context.Context, id int64) (store.Operation, error)
 }
 

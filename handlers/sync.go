@@ -249,6 +249,9 @@ func (h *Handlers) freshness(ctx context.Context, svc cloud.Service, folderIDs [
 			where = strconv.Itoa(failed) + " folders"
 		}
 		banner = "The last sync could not reach the cloud for " + where + " (" + problem + "). "
+		if localReasons[problem] {
+			banner = "The last sync could not save what it read for " + where + ": the dashboard's database (" + problem + "). "
+		}
 		if oldest.IsZero() {
 			banner += "Nothing is cached yet; the sync keeps trying."
 		} else {
@@ -284,7 +287,14 @@ var syncReasons = []struct{ code, reason string }{
 	{"PermissionDenied", "Permission denied"},
 	{"Unauthenticated", "Not authenticated"},
 	{"NotFound", "Not found"},
+	// The dashboard's own database, not the cloud (see localReasons).
+	{"disk is full", "Disk full"},
+	{"read-only", "Database read-only"},
 }
+
+// localReasons are the reasons that are the dashboard's own storage: the
+// banner must not blame the cloud for them.
+var localReasons = map[string]bool{"Disk full": true, "Database read-only": true}
 
 // syncReason is why a sync failed, from its recorded error text, in a
 // word or two: the text itself (with the server's message) is not shown.

@@ -204,7 +204,8 @@
   // boxes are sent by the browser; the rest are added).
   document.addEventListener("submit", function (e) {
     var form = e.target;
-    if (form.id !== "bulk") return;
+    // Not form.id: the form's own fields named "id" shadow that property.
+    if (form.getAttribute("id") !== "bulk") return;
     var svc = form.getAttribute("data-service");
     var old = form.querySelectorAll("input[data-carried]");
     for (var i = 0; i < old.length; i++) old[i].remove();

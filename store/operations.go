@@ -84,6 +84,10 @@ const opCols = `id, idempotency_key, batch_id, action, service, folder_id, image
 	source_service, source_id, request, coalesce(user_id, 0), username, state, cloud_id, error_code, error_message,
 	attempts, polls, created_at, updated_at, done_at, next_poll_at, poll_every_ms, cloud_modified_at`
 
+// opColsNoRequest is opCols with an empty request, for lists that do not
+// show it (the monitor polls a page of them every 2 s).
+var opColsNoRequest = strings.Replace(opCols, "source_id, request,", "source_id, x'',", 1)
+
 func scanOp(sc rowScanner) (Operation, error) {
 	var (
 		o                                         Operation
@@ -106,37 +110,56 @@ func scanOp(sc rowScanner) (Operation, error) {
 // that if the caller dies before sending it, the watcher sends it), and
 // returns it with its id. Key must be fresh: a used key is ErrExists.
 func (s *Store) CreateIntent(ctx context.Context, o Operation) (Operation, error) {
-	switch {
-	case o.Key == "" || o.Action == "" || !o.Service.Valid() || o.FolderID == "" || len(o.Request) == 0:
-		return Operation{}, fmt.Errorf("store: create intent: %w: key, action, service, folder and request are required", ErrInvalid)
+	ops, err := s.CreateIntents(ctx, []Operation{o})
+	if err != nil {
+		return Operation{}, err
 	}
+	return ops[0], nil
+}
+
+// CreateIntents is CreateIntent for many, in one transaction: a bulk
+// action is written down whole or not at all, so a crash in the middle
+// of asking leaves no half of it behind.
+func (s *Store) CreateIntents(ctx context.Context, in []Operation) ([]Operation, error) {
 	now := s.now()
-	if o.CreatedAt.IsZero() {
-		o.CreatedAt = now
-	}
-	o.State, o.UpdatedAt = OpPending, o.CreatedAt
-	if o.NextPollAt.IsZero() {
-		o.NextPollAt = o.CreatedAt
+	out := make([]Operation, 0, len(in))
+	for _, o := range in {
+		if o.Key == "" || o.Action == "" || !o.Service.Valid() || o.FolderID == "" || len(o.Request) == 0 {
+			return nil, fmt.Errorf("store: create intent: %w: key, action, service, folder and request are required", ErrInvalid)
+		}
+		if o.CreatedAt.IsZero() {
+			o.CreatedAt = now
+		}
+		o.State, o.UpdatedAt = OpPending, o.CreatedAt
+		if o.NextPollAt.IsZero() {
+			o.NextPollAt = o.CreatedAt
+		}
+		out = append(out, o)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		o, err = scanOp(tx.QueryRowContext(ctx, `INSERT INTO operations
+		for i, o := range out {
+			var err error
+			out[i], err = scanOp(tx.QueryRowContext(ctx, `INSERT INTO operations
 	(idempotency_key, batch_id, action, service, folder_id, image_id, image_name, source_service, source_id,
 	 request, user_id, username, state, created_at, updated_at, next_poll_at, poll_every_ms)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+opCols,
-			o.Key, o.Batch, o.Action, string(o.Service), o.FolderID, o.ImageID, o.ImageName, string(o.SourceService), o.SourceID,
-			o.Request, nullUser(o.UserID), o.Username, string(o.State), ms(o.CreatedAt), ms(o.UpdatedAt), ms(o.NextPollAt),
-			o.PollEvery.Milliseconds()))
-		return err
+				o.Key, o.Batch, o.Action, string(o.Service), o.FolderID, o.ImageID, o.ImageName, string(o.SourceService), o.SourceID,
+				o.Request, nullUser(o.UserID), o.Username, string(o.State), ms(o.CreatedAt), ms(o.UpdatedAt), ms(o.NextPollAt),
+				o.PollEvery.Milliseconds()))
+			if isUnique(err) {
+				return fmt.Errorf("key %s: %w", o.Key, ErrExists)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", o.Action, err)
+			}
+		}
+		return nil
 	})
-	if isUnique(err) {
-		return Operation{}, fmt.Errorf("store: create intent: key %s: %w", o.Key, ErrExists)
-	}
 	if err != nil {
-		return Operation{}, fmt.Errorf("store: create intent %s: %w", o.Action, err)
+		return nil, fmt.Errorf("store: create intents: %w", err)
 	}
 	s.opsChanged()
-	return o, nil
+	return out, nil
 }
 
 // SaveOperation writes the mutable fields of o (state, cloud id, image,
@@ -145,6 +168,24 @@ func (s *Store) SaveOperation(ctx context.Context, o Operation) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error { return saveOp(ctx, tx, o, s.now()) })
 	if err != nil {
 		return fmt.Errorf("store: save operation %d: %w", o.ID, err)
+	}
+	s.opsChanged()
+	return nil
+}
+
+// SaveOperations is SaveOperation for many, in one transaction.
+func (s *Store) SaveOperations(ctx context.Context, ops []Operation) error {
+	now := s.now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, o := range ops {
+			if err := saveOp(ctx, tx, o, now); err != nil {
+				return fmt.Errorf("operation %d: %w", o.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save %d operations: %w", len(ops), err)
 	}
 	s.opsChanged()
 	return nil
@@ -302,6 +343,9 @@ type OperationQuery struct {
 	Image    string   // target image id
 	Batch    string
 	From, To time.Time // created_at in [From, To)
+	// WithRequest reads each operation's Request too (to send it again,
+	// say); lists leave it empty.
+	WithRequest bool
 	// Before is the paging cursor: only operations with a smaller id.
 	Before int64
 	Limit  int // DefaultOperationLimit when 0, at most MaxOperationLimit
@@ -323,7 +367,18 @@ func (s *Store) Operations(ctx context.Context, q OperationQuery) ([]Operation, 
 	}
 	where, args := q.where()
 	args = append(args, q.Limit)
-	return s.queryOps(ctx, `SELECT `+opCols+` FROM operations`+where+` ORDER BY id DESC LIMIT ?`, args...)
+	cols := opColsNoRequest
+	if q.WithRequest {
+		cols = opCols
+	}
+	from := "operations"
+	if q.Open {
+		// Newest open ones first is a walk down the partial index of the
+		// open ids (migration 006); left to itself the planner takes the
+		// state index and sorts every open row.
+		from = "operations INDEXED BY operations_open_id"
+	}
+	return s.queryOps(ctx, `SELECT `+cols+` FROM `+from+where+` ORDER BY id DESC LIMIT ?`, args...)
 }
 
 func (q OperationQuery) where() (string, []any) {

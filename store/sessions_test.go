@@ -116,3 +116,35 @@ func TestDeleteAndSweepSessions(t *testing.T) {
 		t.Errorf("session of a deleted user: got %v, want ErrNotFound", err)
 	}
 }
+
+// TestSessionCacheFollowsWrites: LoadSession answers from memory between
+// writes, and every write that can end a session (its own table, or the
+// account's deletion, which cascades) is seen at once.
+func TestSessionCacheFollowsWrites(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	u := mustUser(t, s, "erin", false)
+	saveTestSession(t, s, "s1", u.ID, t0)
+	saveTestSession(t, s, "s2", u.ID, t0)
+	for _, id := range []string{"s1", "s1", "s2"} { // the second read is from memory
+		if _, err := s.LoadSession(ctx, id, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.LoadSession(ctx, "s1", t0.Add(2*time.Hour)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a cached session past its deadline: %v", err)
+	}
+	if err := s.DeleteSession(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LoadSession(ctx, "s1", t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after DeleteSession: %v", err)
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LoadSession(ctx, "s2", t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after the account was deleted: %v", err)
+	}
+}

@@ -15,12 +15,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // The store's error vocabulary. Match with errors.Is; each is wrapped with
@@ -34,6 +38,13 @@ var (
 	// ErrInvalid: the arguments make no sense (unknown sort column or
 	// service, empty key, an image of another folder...).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrReadOnly: the database file, or the directory that must hold its
+	// journal files (-wal, -shm), cannot be written (a 503 for the handler;
+	// at start, Open fails with it and names the path).
+	ErrReadOnly = errors.New("the database cannot be written (read-only)")
+	// ErrFull: a write found no room, on the disk or under the database's
+	// size limit; it was rolled back whole, nothing half-written (a 507).
+	ErrFull = errors.New("the database or its disk is full")
 )
 
 // dsnPragmas are the per-connection settings, busy_timeout first so that
@@ -103,9 +114,79 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.init(ctx); err != nil {
 		r.Close()
 		w.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: open %s: %w", path, openError(path, err))
 	}
 	return s, nil
+}
+
+// openError explains why Open failed when the cause is that the file or
+// its directory cannot be written (SQLite only says "unable to open
+// database file" or "attempt to write a readonly database"): ErrReadOnly,
+// naming what is read-only. Other errors are returned as they are.
+func openError(path string, err error) error {
+	code := sqlitePrimary(err)
+	if !errors.Is(err, ErrReadOnly) && code != sqlite3.SQLITE_READONLY && code != sqlite3.SQLITE_CANTOPEN && code != sqlite3.SQLITE_PERM {
+		return err
+	}
+	cause := err
+	if errors.Is(err, ErrReadOnly) {
+		cause = nil // IsReadOnly said so: nothing more from SQLite
+	}
+	// access(2) answers for this process, as the kernel will: root passes a
+	// chmod but not a read-only mount. The journal files take the database
+	// file's mode when SQLite creates them, so they may be read-only too.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if _, serr := os.Stat(p); serr == nil && syscall.Access(p, 2 /* W_OK */) != nil {
+			return fmt.Errorf("%w: the file %s cannot be written%s", ErrReadOnly, p, because(cause))
+		}
+	}
+	if dir := filepath.Dir(path); syscall.Access(dir, 2|1 /* W_OK|X_OK */) != nil {
+		return fmt.Errorf("%w: the directory %s cannot be written, and the database needs to create its file or "+
+			"its journal files (-wal, -shm) there%s", ErrReadOnly, dir, because(cause))
+	}
+	if cause == nil || code == sqlite3.SQLITE_READONLY {
+		return fmt.Errorf("%w: the file or its file system is read-only%s", ErrReadOnly, because(cause))
+	}
+	return err
+}
+
+// because is " (err)", or "" for a nil err.
+func because(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (" + err.Error() + ")"
+}
+
+// sqlitePrimary is the primary SQLite result code of err (0 when err is
+// not from SQLite): the extended code's low byte.
+func sqlitePrimary(err error) int { return sqliteCode(err) & 0xff }
+
+// storageError marks a failed write whose cause is the storage itself:
+// ErrFull (SQLITE_FULL: no space on the disk or over max_page_count) or
+// ErrReadOnly (the file became read-only under us). Others pass as they are.
+func storageError(err error) error {
+	switch sqlitePrimary(err) {
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("%w: free disk space, then try again; the write was rolled back: %w", ErrFull, err)
+	case sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	return err
+}
+
+// SetMaxPages limits the database to n pages (PRAGMA max_page_count on
+// the writer connection) and returns the limit in force: SQLite never sets
+// it below the current size, so n ≤ 1 means "no more pages than now". It
+// exists for tests, to make a write find the disk full (SQLITE_FULL)
+// without filling a disk; the limit lasts until it is raised or the store
+// is closed.
+func (s *Store) SetMaxPages(ctx context.Context, n int64) (int64, error) {
+	var got int64
+	if err := s.w.QueryRowContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", max(n, 1))).Scan(&got); err != nil {
+		return 0, fmt.Errorf("store: set max_page_count: %w", err)
+	}
+	return got, nil
 }
 
 // init checks that the file is a writable database and migrates it.
@@ -124,7 +205,7 @@ func (s *Store) init(ctx context.Context) error {
 			return err
 		}
 		if readOnly {
-			return errors.New("the database file is read-only")
+			return ErrReadOnly
 		}
 		return nil
 	})
@@ -169,14 +250,14 @@ func (s *Store) Close() error {
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", storageError(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
-		return err
+		return storageError(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", storageError(err))
 	}
 	return nil
 }

@@ -30,8 +30,11 @@ type Cloud interface {
 // Store is what the tracker keeps. *store.Store satisfies it.
 type Store interface {
 	CreateIntent(ctx context.Context, o store.Operation) (store.Operation, error)
+	CreateIntents(ctx context.Context, ops []store.Operation) ([]store.Operation, error)
 	SaveOperation(ctx context.Context, o store.Operation) error
+	SaveOperations(ctx context.Context, ops []store.Operation) error
 	FinishOperation(ctx context.Context, o store.Operation, img *cloud.Image, removed cloud.Image) error
+	UpsertImage(ctx context.Context, img cloud.Image) error
 	Operation(ctx context.Context, id int64) (store.Operation, error)
 	DueOperations(ctx context.Context, now time.Time, limit int) ([]store.Operation, error)
 	Operations(ctx context.Context, q store.OperationQuery) ([]store.Operation, error)
@@ -133,6 +136,44 @@ func (t *Tracker) Start(ctx context.Context, who Who, batch string, in Intent) (
 	return o, err
 }
 
+// StartBatch is Start for many intents of one bulk action: all of them are
+// written down in one transaction first — so a crash while asking leaves
+// either the whole batch to resume or nothing — then sent, a few at a
+// time. It returns each operation as it then stands and each one's error
+// (nil, or the cloud's refusal as with Start); err is set only when
+// nothing could be written.
+func (t *Tracker) StartBatch(ctx context.Context, who Who, batch string, ins []Intent) (ops []store.Operation, errs []error, err error) {
+	ops = make([]store.Operation, len(ins))
+	for i, in := range ins {
+		req, err := json.Marshal(in.req)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tracker: encode %s: %w", in.op.Action, err)
+		}
+		o := in.op
+		o.Key, o.Batch, o.Request = cloud.NewIdempotencyKey(), batch, req
+		o.UserID, o.Username = who.UserID, who.Username
+		o.NextPollAt = t.now().Add(sendGrace)
+		ops[i] = o
+	}
+	if ops, err = t.store.CreateIntents(ctx, ops); err != nil {
+		return nil, nil, fmt.Errorf("tracker: %w", err)
+	}
+	errs = make([]error, len(ops))
+	sem := make(chan struct{}, min(t.cfg.Concurrency, 4))
+	var wg sync.WaitGroup
+	detached := context.WithoutCancel(ctx)
+	for i := range ops {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ops[i], errs[i] = t.send(detached, ops[i])
+		})
+	}
+	wg.Wait()
+	t.poke()
+	return ops, errs, nil
+}
+
 // send sends o's request (again, with the same key, when it is retried)
 // and records the answer.
 func (t *Tracker) send(ctx context.Context, o store.Operation) (store.Operation, error) {
@@ -180,13 +221,41 @@ func (t *Tracker) send(ctx context.Context, o store.Operation) (store.Operation,
 	}
 	o.PollEvery, o.NextPollAt, o.CloudModifiedAt = t.cfg.MinPoll, now.Add(t.cfg.MinPoll), op.ModifiedAt
 	if op.Done || op.Error != nil {
-		return t.observe(ctx, o, req, op)
+		return t.observe(ctx, o, req, op, t.save)
 	}
+	// Before the running state is saved: until then the watcher does not
+	// poll it, so its final image cannot be overwritten by this one.
+	t.showInFlight(ctx, o)
 	return o, t.save(ctx, o)
 }
 
-// poll asks the cloud how o stands and records it.
-func (t *Tracker) poll(ctx context.Context, o store.Operation) (store.Operation, error) {
+// showInFlight puts the target image as the cloud has it now (a new copy
+// CREATING, an image DELETING) into the cache, so that lists show it at
+// once, with the operation's badge, rather than at the next sync. It is
+// best-effort: on failure the image shows when the operation ends.
+func (t *Tracker) showInFlight(ctx context.Context, o store.Operation) {
+	if o.ImageID == "" {
+		return
+	}
+	img, err := t.cloud.GetImage(ctx, o.Service, o.ImageID)
+	if err == nil {
+		if img.Service == "" {
+			img.Service = o.Service
+		}
+		err = t.store.UpsertImage(ctx, img)
+	}
+	if err != nil {
+		t.log.WarnContext(ctx, "show the image of an operation in flight", "id", o.ID, "image", o.ImageID, "err", err)
+	}
+}
+
+// saver records an operation that is still open.
+type saver func(context.Context, store.Operation) error
+
+// poll asks the cloud how o stands and records it: an end at once (with
+// its effect on the cache), a still open state through save (which the
+// watcher batches: one transaction for a step's polls, not one each).
+func (t *Tracker) poll(ctx context.Context, o store.Operation, save saver) (store.Operation, error) {
 	req, err := decodeRequest(o)
 	if err != nil {
 		o.State, o.ErrorCode, o.ErrorMessage = store.OpFailed, "Internal", err.Error()
@@ -205,14 +274,14 @@ func (t *Tracker) poll(ctx context.Context, o store.Operation) (store.Operation,
 		o.PollEvery = t.backoff(o.PollEvery, false)
 		o.NextPollAt = t.now().Add(o.PollEvery)
 		t.log.WarnContext(ctx, "poll operation", "id", o.ID, "cloud_id", o.CloudID, "err", err)
-		return o, t.save(ctx, o)
+		return o, save(ctx, o)
 	}
-	return t.observe(ctx, o, req, op)
+	return t.observe(ctx, o, req, op, save)
 }
 
 // observe records what the cloud says of o: still running (with the
 // backoff reset if it changed), failing, or finished.
-func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, op cloud.Operation) (store.Operation, error) {
+func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, op cloud.Operation, save saver) (store.Operation, error) {
 	changed := !op.ModifiedAt.Equal(o.CloudModifiedAt)
 	o.CloudModifiedAt = op.ModifiedAt
 	if op.ImageID != "" && o.ImageID == "" {
@@ -224,7 +293,7 @@ func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, o
 	if !op.Done {
 		o.PollEvery = t.backoff(o.PollEvery, changed)
 		o.NextPollAt = t.now().Add(o.PollEvery)
-		return o, t.save(ctx, o)
+		return o, save(ctx, o)
 	}
 	if op.Error != nil {
 		o.State = store.OpFailed
@@ -328,10 +397,23 @@ func (t *Tracker) Step(ctx context.Context) (int, error) {
 	return len(due), nil
 }
 
-// handle sends or polls each of ops, Concurrency at a time.
+// handle sends or polls each of ops, Concurrency at a time. The polls that
+// leave an operation open are written together at the end, in one
+// transaction: with a thousand operations in flight, one write each made
+// the writer the bottleneck.
 func (t *Tracker) handle(ctx context.Context, ops []store.Operation) {
 	sem := make(chan struct{}, t.cfg.Concurrency)
-	var wg sync.WaitGroup
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		pending []store.Operation
+	)
+	collect := func(_ context.Context, o store.Operation) error {
+		mu.Lock()
+		pending = append(pending, o)
+		mu.Unlock()
+		return nil
+	}
 	for _, o := range ops {
 		if ctx.Err() != nil {
 			break
@@ -347,19 +429,25 @@ func (t *Tracker) handle(ctx context.Context, ops []store.Operation) {
 				}
 				return
 			}
-			if _, err = t.poll(ctx, o); err != nil {
+			if _, err = t.poll(ctx, o, collect); err != nil {
 				t.log.ErrorContext(ctx, "poll operation", "id", o.ID, "err", err)
 			}
 		})
 	}
 	wg.Wait()
+	if len(pending) > 0 {
+		// Even when ctx has ended: what was learnt is written.
+		if err := t.store.SaveOperations(context.WithoutCancel(ctx), pending); err != nil {
+			t.log.ErrorContext(ctx, "save polled operations", "count", len(pending), "err", err)
+		}
+	}
 }
 
 // Resume sends every pending intent now, whatever its due time: at
 // start-up these are the calls a previous process wrote down but may not
 // have sent. Run calls it first.
 func (t *Tracker) Resume(ctx context.Context) (int, error) {
-	pending, err := t.store.Operations(ctx, store.OperationQuery{States: []store.OpState{store.OpPending}, Limit: store.MaxOperationLimit})
+	pending, err := t.store.Operations(ctx, store.OperationQuery{States: []store.OpState{store.OpPending}, Limit: store.MaxOperationLimit, WithRequest: true})
 	if err != nil {
 		return 0, fmt.Errorf("tracker: resume: %w", err)
 	}

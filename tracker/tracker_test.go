@@ -354,3 +354,36 @@ func TestRunLoop(t *testing.T) {
 		t.Errorf("= %+v", o)
 	}
 }
+
+func TestStartBatch(t *testing.T) {
+	e := newEnv(t)
+	ins := []Intent{e.copyIntent("batch-a"), e.copyIntent("batch-b"), e.copyIntent("Bad_Name")}
+	ops, errs, err := e.tr.StartBatch(context.Background(), Who{Username: "amir"}, "b1", ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].State != store.OpRunning || ops[1].State != store.OpRunning || errs[0] != nil || errs[1] != nil {
+		t.Errorf("started = %+v, %v", ops[:2], errs[:2])
+	}
+	if ops[2].State != store.OpFailed || errs[2] == nil {
+		t.Errorf("the bad one = %+v, %v; want refused", ops[2], errs[2])
+	}
+	for _, o := range ops[:2] {
+		if o = e.untilDone(o.ID); o.State != store.OpDone || o.Batch != "b1" {
+			t.Errorf("= %+v", o)
+		}
+	}
+	if n := e.sim.Created(); n != 2 {
+		t.Errorf("created %d, want 2", n)
+	}
+	// A batch with a used key is written not at all.
+	o := ops[0]
+	o.ID = 0
+	if _, err := e.store.CreateIntents(context.Background(), []store.Operation{{Key: "fresh", Action: ActionCopy,
+		Service: cloud.Compute, FolderID: e.target, Request: []byte("{}")}, o}); err == nil {
+		t.Fatal("a batch with a used key was accepted")
+	}
+	if got, _ := e.store.Operations(context.Background(), store.OperationQuery{}); len(got) != 3 {
+		t.Errorf("%d operations after a refused batch, want the 3 from before", len(got))
+	}
+}

@@ -9,8 +9,22 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
+
+// storageErrors are the store's errors that people see as such: the
+// storage, not the request, is at fault, and nothing was saved.
+var storageErrors = []struct {
+	err     error
+	code    int
+	message string
+}{
+	{store.ErrFull, http.StatusInsufficientStorage,
+		"The dashboard's database is full, so nothing was saved. Ask the operator to free disk space, then try again."},
+	{store.ErrReadOnly, http.StatusServiceUnavailable,
+		"The dashboard's database cannot be written just now, so nothing was saved. Ask the operator; try again later."},
+}
 
 // errorHandler is the one place that turns an error into a response: a full
 // error page, or for an HTMX request a toast that lands in the toast region
@@ -25,6 +39,12 @@ func errorHandler(log *slog.Logger) func(error, echo.Context) {
 		page := views.ErrorPage{
 			Code:    http.StatusInternalServerError,
 			Message: "Something went wrong on our side; it has been logged.",
+		}
+		for _, se := range storageErrors {
+			if errors.Is(err, se.err) {
+				page.Code, page.Message = se.code, se.message
+				break
+			}
 		}
 		var he *echo.HTTPError
 		if errors.As(err, &he) {

@@ -67,6 +67,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	}
 	reg.GaugeFunc("go_goroutines", "Number of goroutines that currently exist.",
 		func() float64 { return float64(runtime.NumGoroutine()) })
+	metrics.RegisterProcess(reg) // heap and resident memory, for the soak test and dashboards
 
 	e := echo.New()
 	e.HideBanner = true

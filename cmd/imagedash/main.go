@@ -54,6 +54,7 @@ type config struct {
 	simSeed      int64
 	simTimeScale float64
 	simListen    string
+	simFaults    sim.Faults
 	endpoint     string
 	iamToken     string
 	oauthToken   string
@@ -85,6 +86,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int64Var(&c.simSeed, "sim-seed", 1, "seed of the embedded emulator's demo data")
 	fs.Float64Var(&c.simTimeScale, "sim-time-scale", 1, "multiplies the emulator's operation delays (0 = instant)")
 	fs.StringVar(&c.simListen, "sim-listen", "", "also serve the embedded emulator's gRPC on this address (\"\" = only a private loopback port)")
+	fs.DurationVar(&c.simFaults.Latency, "sim-latency", 0, "latency the embedded emulator adds to every call, e.g. 300ms")
+	fs.Float64Var(&c.simFaults.UnavailableRate, "sim-unavailable-rate", 0, "share (0..1) of the embedded emulator's calls that fail with Unavailable")
+	fs.Float64Var(&c.simFaults.ExhaustedRate, "sim-exhausted-rate", 0, "share (0..1) of the embedded emulator's calls that fail with ResourceExhausted")
+	fs.Float64Var(&c.simFaults.OpErrorRate, "sim-op-error-rate", 0, "share (0..1) of the embedded emulator's new operations that end in an error")
 	fs.StringVar(&c.endpoint, "endpoint", "", "a real cloud's discovery endpoint, e.g. "+cloud.DefaultEndpoint+" (\"\" = start the embedded emulator)")
 	fs.StringVar(&c.iamToken, "iam-token", "", "IAM token for --endpoint")
 	fs.StringVar(&c.oauthToken, "oauth-token", "", "Yandex OAuth token for --endpoint, exchanged for IAM tokens")
@@ -112,6 +117,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q (subcommands: healthcheck)", fs.Args())
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"--sim-unavailable-rate", c.simFaults.UnavailableRate}, {"--sim-exhausted-rate", c.simFaults.ExhaustedRate}, {"--sim-op-error-rate", c.simFaults.OpErrorRate}} {
+		if r.v < 0 || r.v > 1 {
+			return c, fmt.Errorf("%s must be between 0 and 1, got %v", r.name, r.v)
+		}
 	}
 	if c.syncInterval < time.Second {
 		return c, fmt.Errorf("--sync-interval %s: must be at least 1s", c.syncInterval)
@@ -360,6 +373,7 @@ func startSim(cfg config, log *slog.Logger) (string, map[string]string, func() e
 		Images:    cfg.simImages,
 		StatePath: statePath,
 		TimeScale: cfg.simTimeScale,
+		Faults:    cfg.simFaults,
 		Logger:    log,
 	})
 	if err != nil {
@@ -371,7 +385,7 @@ func startSim(cfg config, log *slog.Logger) (string, map[string]string, func() e
 	if err != nil {
 		return "", nil, nil, errors.Join(fmt.Errorf("start emulator: %w", err), emu.Close())
 	}
-	log.Info("emulator started", "addr", addr, "state", statePath)
+	log.Info("emulator started", "addr", addr, "state", statePath, "faults", fmt.Sprintf("%+v", cfg.simFaults))
 
 	var public *grpc.Server
 	if cfg.simListen != "" {

@@ -18,6 +18,19 @@
 // `loadtest bare-echo [-addr 127.0.0.1:8081]` also serves it alone, e.g. for
 // wrk.
 //
+// Two subcommands drive the dashboard as signed-in people do, each
+// documented in its -h:
+//
+//	go run ./cmd/loadtest mix --base http://127.0.0.1:8080 --users 50 --duration 1m --user amir --password imagedash-demo
+//	go run ./cmd/loadtest soak --users 200 --duration 10m --images 100000 --inflight 100
+//
+// mix signs virtual users in through the form and has them loop over a
+// weighted mix of lists, searches, image pages, badge and monitor polls
+// and copies, with think time, and reports every endpoint against a bare
+// Echo handler driven by the same users; soak starts the app itself on a
+// fresh database with 100 000 images and a slow emulator, keeps operations
+// in flight, runs the users for long, and samples memory and goroutines.
+//
 // Only loopback URLs are accepted: the workplace allows load on nothing else.
 // The whole invocation is refused when it would take more than 30 minutes.
 // Before measuring, one request goes to each URL, and a URL that cannot be
@@ -89,6 +102,10 @@ at most 30 minutes in all. Exits 1 when any request failed.
 
 The baseline runs in a child process, as the server measured does:
   loadtest bare-echo [-addr 127.0.0.1:0]   serves it alone (e.g. for wrk)
+
+Signed-in virtual users with a realistic mix (see each -h):
+  loadtest mix -base http://127.0.0.1:8080 -users 50 -duration 1m -user amir -password imagedash-demo
+  loadtest soak -users 200 -duration 10m -images 100000 -inflight 100   (starts the app itself)
 
 Examples:
   loadtest -url 'http://127.0.0.1:8080/' -url 'http://127.0.0.1:8080/healthz' -c 8 -d 20s
@@ -222,8 +239,15 @@ func parseMix(s string) (loadtest.Mix, error) {
 
 // run is the whole program.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 1 && args[1] == bareEchoCommand {
-		return serveBareEcho(ctx, args[1:], stdout, stderr)
+	if len(args) > 1 {
+		switch args[1] {
+		case bareEchoCommand:
+			return serveBareEcho(ctx, args[1:], stdout, stderr)
+		case mixCommand:
+			return serveMix(ctx, args[1:], os.Getenv, stdout, stderr)
+		case soakCommand:
+			return serveSoak(ctx, args[1:], os.Getenv, stdout, stderr)
+		}
 	}
 	o, err := parseOptions(args, stderr)
 	if err != nil {
