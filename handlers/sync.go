@@ -146,13 +146,9 @@ func pollURL(svc cloud.Service, folders []string, since time.Time) string {
 }
 
 // localURL is u when it is a path on this server, "/" otherwise, so a
-// form's return address cannot send anyone elsewhere.
-func localURL(u string) string {
-	if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") || strings.HasPrefix(u, "/\\") || strings.ContainsAny(u, "\r\n") {
-		return "/"
-	}
-	return u
-}
+// form's return address cannot send anyone elsewhere (see safeNext, the
+// one check of return addresses).
+func localURL(u string) string { return safeNext(u) }
 
 // freshness says how fresh the cache of svc is in the folders shown (all
 // when folderIDs is empty), whether they were all synced at least once,
