@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
@@ -114,7 +113,7 @@ func (h *Handlers) CreateUser(c echo.Context) error {
 		h.auditFailed(c, action, "user", "", auditClip(form.Username)+": "+invalidInput(form.Errors))
 		return h.renderUsers(c, http.StatusUnprocessableEntity, form, views.AdminNotice{}, 0, "", false)
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := h.hasher.Hash(c.Request().Context(), password)
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -219,7 +218,7 @@ func (h *Handlers) ResetPassword(c echo.Context) error {
 		code = "user_password_s"
 	}
 	return h.changeUser(c, action, code, func(ctx context.Context, u store.User) (string, int, error) {
-		hash, err := auth.HashPassword(password)
+		hash, err := h.hasher.Hash(ctx, password)
 		if err != nil {
 			return "", 0, fmt.Errorf("hash: %w", err)
 		}

@@ -103,16 +103,27 @@ func (h *Handlers) Login(c echo.Context) error {
 			fmt.Sprintf("Too many failed sign-ins for this name or from this address. Try again in %d %s.", mins, plural(mins, "minute")))
 	}
 
+	// busy: every hashing slot stayed taken (auth.Hasher); nothing is
+	// wrong with the attempt, so it counts as no failure.
+	busy := func() error {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.hasher.RetryAfter().Seconds())))
+		return fail(http.StatusServiceUnavailable, store.OutcomeFailure, "busy",
+			"Many people are signing in at this moment. Try again in a few seconds.")
+	}
 	u, err := h.people.UserByName(ctx, form.Username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		auth.CheckNoUser(password)
+		if err := h.hasher.CheckNoUser(ctx, password); err != nil {
+			return busy()
+		}
 		h.limiter.Failure(form.Username, ip)
 		return fail(http.StatusUnauthorized, store.OutcomeFailure, "unknown user", "Wrong username or password.")
 	case err != nil:
 		return fmt.Errorf("login: %w", err)
 	}
-	if err := auth.CheckPassword(u.PasswordHash, password); err != nil {
+	if err := h.hasher.Check(ctx, u.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
+		return busy()
+	} else if err != nil {
 		h.limiter.Failure(form.Username, ip)
 		return fail(http.StatusUnauthorized, store.OutcomeFailure, "wrong password", "Wrong username or password.")
 	}

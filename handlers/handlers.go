@@ -63,6 +63,9 @@ type Config struct {
 	// sign-ins. Both are needed for the sign-in page.
 	Sessions *auth.SessionStore
 	Limiter  *auth.RateLimiter
+	// Hasher bounds the password hashes running at once (nil → a Hasher
+	// with its defaults).
+	Hasher *auth.Hasher
 	// Tracker starts and cancels changes in the cloud, and Ops reads the
 	// operations it keeps; nil Tracker makes every change answer 503.
 	Tracker Tracker
@@ -81,6 +84,7 @@ type Handlers struct {
 	people   People
 	sessions *auth.SessionStore
 	limiter  *auth.RateLimiter
+	hasher   *auth.Hasher
 	tracker  Tracker
 	ops      OpsStore
 
@@ -105,6 +109,7 @@ func New(cfg Config) *Handlers {
 		people:       cfg.People,
 		sessions:     cfg.Sessions,
 		limiter:      cfg.Limiter,
+		hasher:       cfg.Hasher,
 		tracker:      cfg.Tracker,
 		ops:          cfg.Ops,
 		cloudTimeout: cfg.CloudTimeout,
@@ -125,6 +130,9 @@ func New(cfg Config) *Handlers {
 	}
 	if h.limiter == nil {
 		h.limiter = auth.NewRateLimiter(auth.RateLimitConfig{})
+	}
+	if h.hasher == nil {
+		h.hasher = auth.NewHasher(auth.HasherConfig{})
 	}
 	if h.cloudTimeout <= 0 {
 		h.cloudTimeout = 10 * time.Second

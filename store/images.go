@@ -529,7 +529,7 @@ func (s *Store) UpsertImage(ctx context.Context, img cloud.Image) error {
 		return fmt.Errorf("store: upsert image: %w", err)
 	}
 	r := newImageRow(img)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.imageTx(ctx, []imageRef{{img.Service, img.ID}}, func(tx *sql.Tx) error {
 		w, err := newImageWriter(ctx, tx)
 		if err != nil {
 			return err
@@ -541,7 +541,6 @@ func (s *Store) UpsertImage(ctx context.Context, img cloud.Image) error {
 		}
 		return w.put(r, s.now(), doc, ok)
 	})
-	s.cache.invalidate()
 	if err != nil {
 		return fmt.Errorf("store: upsert image %s/%s: %w", img.Service, img.ID, err)
 	}
@@ -551,7 +550,7 @@ func (s *Store) UpsertImage(ctx context.Context, img cloud.Image) error {
 // DeleteImage removes one image from the cache. Removing an image that is
 // not cached is not an error: the cache already says what it should.
 func (s *Store) DeleteImage(ctx context.Context, svc cloud.Service, id string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.imageTx(ctx, []imageRef{{svc, id}}, func(tx *sql.Tx) error {
 		w, err := newImageWriter(ctx, tx)
 		if err != nil {
 			return err
@@ -563,7 +562,6 @@ func (s *Store) DeleteImage(ctx context.Context, svc cloud.Service, id string) e
 		}
 		return w.remove(doc, svc, id)
 	})
-	s.cache.invalidate()
 	if err != nil {
 		return fmt.Errorf("store: delete image %s/%s: %w", svc, id, err)
 	}

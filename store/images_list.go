@@ -373,7 +373,8 @@ func (o order) reverse() order { return order{o.col, !o.desc} }
 // The page itself is cached too, per write generation, under q's filters,
 // sort, page size and cursor (see pageKey): the list partial asks for the
 // same few pages again and again between two syncs, and a write makes
-// every cached page stale. Like the totals, a page read in the moment
+// stale the cached pages whose filters the written images match (before
+// or after the write; see cache_delta.go). Like the totals, a page read in the moment
 // between a write's commit and the generation's bump may be the one of
 // the snapshot just before the write. The images' Labels maps and
 // ProductIDs slices are shared with the cache (copying them cost more than
@@ -402,7 +403,7 @@ func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
 		p.Memo = &Memo{}
 		return p, len(p.Images), err
 	}
-	v, err := s.cache.getPage(q.pageKey(col, limit), compute)
+	v, err := s.cache.getPageTagged(q.pageKey(col, limit), newTag(tagPage, q), compute)
 	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The request this one waited on was cancelled, not this one.
 		v, _, err = compute()
@@ -542,15 +543,16 @@ func (q ImageQuery) pageSQL(plan textPlan, walk order, key *rowKey, n int) (stri
 
 // total is the number of rows of q, from the cache when no write happened
 // since it was last counted. Sort and cursors do not change it, so paging
-// and re-sorting never recount.
+// and re-sorting never recount. It is summed from q's facet grid (read in
+// tx when not cached), which every status and family filter over the same
+// other filters shares.
 func (s *Store) total(ctx context.Context, tx *sql.Tx, q ImageQuery) (int, error) {
-	v, err := s.cache.get("T"+q.filterKey(), func() (any, error) {
-		var n int
-		query, args := q.countSQL()
-		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-			return nil, err
+	v, err := s.cache.getTagged("T"+q.filterKey(), newTag(tagTotal, q), func() (any, int, error) {
+		g, err := s.grid(ctx, tx, q)
+		if err != nil {
+			return nil, 0, err
 		}
-		return n, nil
+		return g.total(q), 0, nil
 	})
 	if err != nil {
 		return 0, err
@@ -611,27 +613,45 @@ func queryImages(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]
 // Facets counts the images matching q per status and per family, each
 // without q's own filter on that field. Sort, paging and cursors are ignored.
 //
-// One pass counts the rows of q's other filters per (status, family); both
-// facets are sums over that grid. The result is cached until the next write.
+// One pass counts the rows of q's other filters per (status, family) (the
+// facet grid); both facets are sums over that grid. The grid is cached
+// under q's other filters only, so a person trying statuses and families
+// one after another counts it once; a write of a few images moves its
+// cells (cache_delta.go).
 func (s *Store) Facets(ctx context.Context, q ImageQuery) (Facets, error) {
 	q.After, q.Before, q.Sort = "", "", ""
 	if _, _, err := q.check(); err != nil {
 		return Facets{}, fmt.Errorf("store: facets: %w", err)
 	}
-	v, err := s.cache.get("F"+q.filterKey(), func() (any, error) {
-		var f Facets
-		err := s.read(ctx, func(tx *sql.Tx) error {
-			var err error
-			f, err = facets(ctx, tx, q)
-			return err
-		})
-		return f, err
-	})
+	g, err := s.grid(ctx, nil, q)
 	if err != nil {
 		return Facets{}, fmt.Errorf("store: facets: %w", err)
 	}
-	f := v.(Facets)
-	return Facets{Statuses: slices.Clone(f.Statuses), Families: slices.Clone(f.Families)}, nil
+	return g.facets(q), nil
+}
+
+// grid is the facet grid of q's filters but its statuses and families,
+// from the cache or counted in tx (in a read transaction of its own when
+// tx is nil).
+func (s *Store) grid(ctx context.Context, tx *sql.Tx, q ImageQuery) (*facetGrid, error) {
+	q.Statuses, q.Families = nil, nil
+	v, err := s.cache.getTagged("G"+q.filterKey(), newTag(tagFacets, q), func() (any, int, error) {
+		if tx != nil {
+			g, err := facetGridOf(ctx, tx, q)
+			return g, 0, err
+		}
+		var g *facetGrid
+		err := s.read(ctx, func(tx *sql.Tx) error {
+			var err error
+			g, err = facetGridOf(ctx, tx, q)
+			return err
+		})
+		return g, 0, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*facetGrid), nil
 }
 
 // facetsSQL counts the rows of q, without its status and family filters,
@@ -641,35 +661,73 @@ func (q ImageQuery) facetsSQL() (string, []any) {
 	return `SELECT i.status, i.family, count(*)` + sel.sql() + ` GROUP BY i.status, i.family`, sel.where.args
 }
 
-// facets computes the Facets of q.
-func facets(ctx context.Context, tx *sql.Tx, q ImageQuery) (Facets, error) {
+// facetCell is one (status, family) of a facet grid.
+type facetCell struct{ status, family string }
+
+// facetGrid is the rows of a query without its status and family filters,
+// counted per (status, family): both facets and the query's total are
+// sums over it, and a write of one image moves at most two of its cells
+// (see cache_delta.go). Shared by readers once cached: never modified,
+// only replaced.
+type facetGrid struct {
+	cells map[facetCell]int
+}
+
+// facetGridOf counts q's facet grid.
+func facetGridOf(ctx context.Context, tx *sql.Tx, q ImageQuery) (*facetGrid, error) {
 	query, args := q.facetsSQL()
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
-		return Facets{}, err
+		return nil, err
 	}
 	defer rows.Close()
-	statuses, families := map[string]int{}, map[string]int{}
+	g := &facetGrid{cells: map[facetCell]int{}}
 	for rows.Next() {
 		var (
-			st, fam string
-			n       int
+			c facetCell
+			n int
 		)
-		if err := rows.Scan(&st, &fam, &n); err != nil {
-			return Facets{}, err
+		if err := rows.Scan(&c.status, &c.family, &n); err != nil {
+			return nil, err
 		}
-		if len(q.Families) == 0 || slices.Contains(q.Families, fam) {
-			statuses[st] += n
+		g.cells[c] = n
+	}
+	return g, rows.Err()
+}
+
+// facets sums g for q's statuses and families.
+func (g *facetGrid) facets(q ImageQuery) Facets {
+	statuses, families := map[string]int{}, map[string]int{}
+	for c, n := range g.cells {
+		if len(q.Families) == 0 || slices.Contains(q.Families, c.family) {
+			statuses[c.status] += n
 		}
-		if fam != "" && (len(q.Statuses) == 0 || slices.Contains(q.Statuses, st)) {
-			families[fam] += n
+		if c.family != "" && (len(q.Statuses) == 0 || slices.Contains(q.Statuses, c.status)) {
+			families[c.family] += n
 		}
 	}
-	if err := rows.Err(); err != nil {
+	return Facets{Statuses: sortedCounts(statuses, -1), Families: sortedCounts(families, maxFamilyFacets)}
+}
+
+// total is the rows of g in q's statuses and families.
+func (g *facetGrid) total(q ImageQuery) int {
+	n := 0
+	for c, k := range g.cells {
+		if (len(q.Statuses) == 0 || slices.Contains(q.Statuses, c.status)) &&
+			(len(q.Families) == 0 || slices.Contains(q.Families, c.family)) {
+			n += k
+		}
+	}
+	return n
+}
+
+// facets computes the Facets of q.
+func facets(ctx context.Context, tx *sql.Tx, q ImageQuery) (Facets, error) {
+	g, err := facetGridOf(ctx, tx, q)
+	if err != nil {
 		return Facets{}, err
 	}
-	f := Facets{Statuses: sortedCounts(statuses, -1), Families: sortedCounts(families, maxFamilyFacets)}
-	return f, nil
+	return g.facets(q), nil
 }
 
 // sortedCounts is m by count, largest first, then by value; at most limit

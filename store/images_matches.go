@@ -51,7 +51,7 @@ func (s *Store) useMatchList(q ImageQuery, total int, warm bool) bool {
 // the cache has none of this generation.
 func (s *Store) matchList(ctx context.Context, tx *sql.Tx, q ImageQuery, col sortColumn) (*matchList, error) {
 	limit := s.cache.matchListMax
-	v, err := s.cache.getWeighted("L"+col.name+"\x00"+q.filterKey(), func() (any, int, error) {
+	v, err := s.cache.getTagged("L"+col.name+"\x00"+q.filterKey(), newTag(tagList, q), func() (any, int, error) {
 		// From the search index, one look-up a match, sorted: the
 		// cheapest of the plans tried (walking the sort index against
 		// the set of matches costs the same and reads every row).

@@ -121,6 +121,41 @@ func (s *Store) CreateIntent(ctx context.Context, o Operation) (Operation, error
 // action is written down whole or not at all, so a crash in the middle
 // of asking leaves no half of it behind.
 func (s *Store) CreateIntents(ctx context.Context, in []Operation) ([]Operation, error) {
+	return s.CreateIntentsLimited(ctx, in, 0)
+}
+
+// ErrTooMany: the intents would give their person more operations in
+// flight than they may have at once (a 429 for the handler). The error is
+// an *OpenLimitError, which says the numbers.
+var ErrTooMany = errors.New("too many operations in flight")
+
+// OpenLimitError is ErrTooMany with its numbers.
+type OpenLimitError struct {
+	Open, Asked, Limit int
+}
+
+func (e *OpenLimitError) Error() string {
+	return fmt.Sprintf("%d operations in flight and %d asked for, over the limit of %d", e.Open, e.Asked, e.Limit)
+}
+
+func (e *OpenLimitError) Unwrap() error { return ErrTooMany }
+
+// Message says it for the person who asked.
+func (e *OpenLimitError) Message() string {
+	if e.Asked == 1 {
+		return fmt.Sprintf("You have %d operations in flight, the most one person may have at once. Wait for some to end, then try again.", e.Open)
+	}
+	return fmt.Sprintf("You have %d operations in flight and asked for %d more; one person may have %d at once. Wait for some to end, or choose fewer.",
+		e.Open, e.Asked, e.Limit)
+}
+
+// CreateIntentsLimited is CreateIntents refusing with an *OpenLimitError
+// when the person the intents belong to (they all belong to one: the
+// first's UserID) would have more than limit open operations with them.
+// The count is read in the write's own transaction, so two requests at
+// once cannot both slip under the limit. limit ≤ 0, or no user, is no
+// limit.
+func (s *Store) CreateIntentsLimited(ctx context.Context, in []Operation, limit int) ([]Operation, error) {
 	now := s.now()
 	out := make([]Operation, 0, len(in))
 	for _, o := range in {
@@ -137,6 +172,16 @@ func (s *Store) CreateIntents(ctx context.Context, in []Operation) ([]Operation,
 		out = append(out, o)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if limit > 0 && len(out) > 0 && out[0].UserID != 0 {
+			var open int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM operations
+WHERE user_id = ? AND state IN ('pending', 'running')`, out[0].UserID).Scan(&open); err != nil {
+				return fmt.Errorf("count open: %w", err)
+			}
+			if open+len(out) > limit {
+				return &OpenLimitError{Open: open, Asked: len(out), Limit: limit}
+			}
+		}
 		for i, o := range out {
 			var err error
 			out[i], err = scanOp(tx.QueryRowContext(ctx, `INSERT INTO operations
@@ -205,11 +250,23 @@ func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Ima
 		}
 	}
 	now := s.now()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	var refs []imageRef
+	if img != nil {
+		refs = append(refs, imageRef{img.Service, img.ID})
+	}
+	if removed.ID != "" {
+		refs = append(refs, imageRef{removed.Service, removed.ID})
+	}
+	tx := s.tx
+	if len(refs) > 0 {
+		// The images change: keep what the cache can (cache_delta.go).
+		tx = func(ctx context.Context, fn func(*sql.Tx) error) error { return s.imageTx(ctx, refs, fn) }
+	}
+	err := tx(ctx, func(tx *sql.Tx) error {
 		if err := saveOp(ctx, tx, o, now); err != nil {
 			return err
 		}
-		if img == nil && removed.ID == "" {
+		if len(refs) == 0 {
 			return nil
 		}
 		w, err := newImageWriter(ctx, tx)
@@ -235,9 +292,6 @@ func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Ima
 		}
 		return nil
 	})
-	if img != nil || removed.ID != "" {
-		s.cache.invalidate()
-	}
 	if err != nil {
 		return fmt.Errorf("store: finish operation %d: %w", o.ID, err)
 	}

@@ -12,12 +12,16 @@ import (
 // queryCache keeps what is costly to compute and the same for every page
 // and sort of a query: the exact total of its filters and its facets. The
 // image rows change only through the store's writes (ReplaceFolderImages,
-// UpsertImage, DeleteImage), each of which bumps gen after it commits, so
-// an entry is fresh exactly while its generation is the current one.
+// UpsertImage, DeleteImage, FinishOperation). A sync that changed images
+// bumps gen after it commits; a write of one or two images keeps, at a new
+// generation, the entries it cannot have changed, with totals and facet
+// counts moved by what it did (cache_delta.go). An entry is fresh exactly
+// while its generation is the current one.
 //
-// A reader loads gen before it opens its read transaction: whatever the
-// snapshot it then sees is at least as new as that generation, so a value
-// is never stored under a generation newer than its data. (A writer in
+// A reader loads gen before it opens its read transaction and stores its
+// value only if gen is still the same then: so a value is never stored
+// under a generation newer than its data, and a value of generation g was
+// read wholly before any write that followed g began. (A writer in
 // another process is not seen: the file belongs to one process.)
 //
 // Entries form a bounded LRU; concurrent misses of one key wait for the
@@ -57,6 +61,9 @@ type cacheEntry struct {
 	val    any
 	weight int  // rows of a match list or of a page; 0 for the others
 	page   bool // a page: bounded by maxPages and maxPageRows
+	// tag says what the value is of, so that a write of a few images can
+	// keep it (see cache_delta.go); nil: any write makes it stale.
+	tag *cacheTag
 }
 
 // cacheCall is a computation in progress.
@@ -113,7 +120,13 @@ func (c *queryCache) has(key string) bool {
 
 // invalidate makes every entry stale; the store calls it after each write
 // to the images.
-func (c *queryCache) invalidate() { c.gen.Add(1) }
+// invalidate makes every entry stale. Under mu, like beginWrite, so that
+// fetch's check of the generation and its store are one step.
+func (c *queryCache) invalidate() {
+	c.mu.Lock()
+	c.gen.Add(1)
+	c.mu.Unlock()
+}
 
 // get returns the value of key for the current generation, calling compute
 // (at most once at a time per key and generation) on a miss. compute's
@@ -129,12 +142,22 @@ func (c *queryCache) get(key string, compute func() (any, error)) (any, error) {
 // getWeighted is get for a value that also says its weight (see
 // queryCache.maxWeight); 0 is unweighted.
 func (c *queryCache) getWeighted(key string, compute func() (any, int, error)) (any, error) {
-	return c.fetch(key, false, compute)
+	return c.fetch(key, false, nil, compute)
+}
+
+// getTagged is getWeighted for a value tag describes (see cacheTag).
+func (c *queryCache) getTagged(key string, tag *cacheTag, compute func() (any, int, error)) (any, error) {
+	return c.fetch(key, false, tag, compute)
 }
 
 // getPage is get for a page of rows, compute saying how many rows it
 // holds (see queryCache.maxPages). With pages disabled it only computes.
 func (c *queryCache) getPage(key string, compute func() (any, int, error)) (any, error) {
+	return c.getPageTagged(key, nil, compute)
+}
+
+// getPageTagged is getPage for a page tag describes (see cacheTag).
+func (c *queryCache) getPageTagged(key string, tag *cacheTag, compute func() (any, int, error)) (any, error) {
 	c.mu.Lock()
 	off := c.maxPages <= 0
 	c.mu.Unlock()
@@ -142,11 +165,11 @@ func (c *queryCache) getPage(key string, compute func() (any, int, error)) (any,
 		v, _, err := compute()
 		return v, err
 	}
-	return c.fetch(key, true, compute)
+	return c.fetch(key, true, tag, compute)
 }
 
 // fetch is getWeighted and getPage.
-func (c *queryCache) fetch(key string, page bool, compute func() (any, int, error)) (any, error) {
+func (c *queryCache) fetch(key string, page bool, tag *cacheTag, compute func() (any, int, error)) (any, error) {
 	gen := c.gen.Load()
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
@@ -179,8 +202,11 @@ func (c *queryCache) fetch(key string, page bool, compute func() (any, int, erro
 			}
 			c.mu.Lock()
 			delete(c.flight, fkey)
-			if call.err == nil {
-				c.put(key, gen, call.val, weight, page)
+			// Stored only if no write began meanwhile: then the value was
+			// read wholly before it, which a write that keeps entries
+			// (endWrite) relies on. Checked under mu, as writes bump it.
+			if call.err == nil && c.gen.Load() == gen {
+				c.put(key, gen, call.val, weight, page, tag)
 			}
 			c.mu.Unlock()
 			close(call.done)
@@ -196,7 +222,7 @@ func (c *queryCache) fetch(key string, page bool, compute func() (any, int, erro
 // page bounds. A value
 // of an older generation than the stored one is dropped, and so is a value
 // heavier than all weighted entries (or all pages) may be.
-func (c *queryCache) put(key string, gen uint64, val any, weight int, page bool) {
+func (c *queryCache) put(key string, gen uint64, val any, weight int, page bool, tag *cacheTag) {
 	if page {
 		weight = max(weight, 1)
 		if c.maxPages <= 0 || weight > c.maxPageRows {
@@ -211,11 +237,11 @@ func (c *queryCache) put(key string, gen uint64, val any, weight int, page bool)
 			return
 		}
 		c.weigh(e, -1)
-		e.gen, e.val, e.weight, e.page = gen, val, weight, page
+		e.gen, e.val, e.weight, e.page, e.tag = gen, val, weight, page, tag
 		c.weigh(e, 1)
 		c.lru.MoveToFront(el)
 	} else {
-		e := &cacheEntry{key: key, gen: gen, val: val, weight: weight, page: page}
+		e := &cacheEntry{key: key, gen: gen, val: val, weight: weight, page: page, tag: tag}
 		c.entries[key] = c.lru.PushFront(e)
 		c.weigh(e, 1)
 	}

@@ -29,8 +29,7 @@ type Cloud interface {
 
 // Store is what the tracker keeps. *store.Store satisfies it.
 type Store interface {
-	CreateIntent(ctx context.Context, o store.Operation) (store.Operation, error)
-	CreateIntents(ctx context.Context, ops []store.Operation) ([]store.Operation, error)
+	CreateIntentsLimited(ctx context.Context, ops []store.Operation, limit int) ([]store.Operation, error)
 	SaveOperation(ctx context.Context, o store.Operation) error
 	SaveOperations(ctx context.Context, ops []store.Operation) error
 	FinishOperation(ctx context.Context, o store.Operation, img *cloud.Image, removed cloud.Image) error
@@ -58,6 +57,11 @@ type Config struct {
 	Concurrency int
 	// Batch is how many due operations one step takes (default 200).
 	Batch int
+	// MaxOpenPerUser is how many operations one person may have in flight
+	// at once; a start past it is refused with store.ErrTooMany before
+	// anything is written or sent (0 = no limit). It keeps one person's
+	// bulk actions from filling the watcher's queue for everyone.
+	MaxOpenPerUser int
 	// Logger (default: discard) and Now (default time.Now).
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -117,23 +121,37 @@ const sendGrace = time.Minute
 //   - failed, with the cloud's refusal as the error (a *cloud.Error with
 //     its field violations: the caller shows them next to the fields).
 func (t *Tracker) Start(ctx context.Context, who Who, batch string, in Intent) (store.Operation, error) {
-	req, err := json.Marshal(in.req)
+	ops, err := t.write(ctx, who, batch, []Intent{in})
 	if err != nil {
-		return store.Operation{}, fmt.Errorf("tracker: encode %s: %w", in.op.Action, err)
-	}
-	o := in.op
-	o.Key, o.Batch, o.Request = cloud.NewIdempotencyKey(), batch, req
-	o.UserID, o.Username = who.UserID, who.Username
-	o.NextPollAt = t.now().Add(sendGrace)
-	o, err = t.store.CreateIntent(ctx, o)
-	if err != nil {
-		return o, fmt.Errorf("tracker: %w", err)
+		return store.Operation{}, err
 	}
 	// The call must not die with the request that asked for it: the person
 	// closing the tab does not take back what they asked.
-	o, err = t.send(context.WithoutCancel(ctx), o)
+	o, err := t.send(context.WithoutCancel(ctx), ops[0])
 	t.poke()
 	return o, err
+}
+
+// write writes intents down as pending operations of who, in one
+// transaction, within the per-person limit.
+func (t *Tracker) write(ctx context.Context, who Who, batch string, ins []Intent) ([]store.Operation, error) {
+	ops := make([]store.Operation, len(ins))
+	for i, in := range ins {
+		req, err := json.Marshal(in.req)
+		if err != nil {
+			return nil, fmt.Errorf("tracker: encode %s: %w", in.op.Action, err)
+		}
+		o := in.op
+		o.Key, o.Batch, o.Request = cloud.NewIdempotencyKey(), batch, req
+		o.UserID, o.Username = who.UserID, who.Username
+		o.NextPollAt = t.now().Add(sendGrace)
+		ops[i] = o
+	}
+	ops, err := t.store.CreateIntentsLimited(ctx, ops, t.cfg.MaxOpenPerUser)
+	if err != nil {
+		return nil, fmt.Errorf("tracker: %w", err)
+	}
+	return ops, nil
 }
 
 // StartBatch is Start for many intents of one bulk action: all of them are
@@ -143,20 +161,8 @@ func (t *Tracker) Start(ctx context.Context, who Who, batch string, in Intent) (
 // (nil, or the cloud's refusal as with Start); err is set only when
 // nothing could be written.
 func (t *Tracker) StartBatch(ctx context.Context, who Who, batch string, ins []Intent) (ops []store.Operation, errs []error, err error) {
-	ops = make([]store.Operation, len(ins))
-	for i, in := range ins {
-		req, err := json.Marshal(in.req)
-		if err != nil {
-			return nil, nil, fmt.Errorf("tracker: encode %s: %w", in.op.Action, err)
-		}
-		o := in.op
-		o.Key, o.Batch, o.Request = cloud.NewIdempotencyKey(), batch, req
-		o.UserID, o.Username = who.UserID, who.Username
-		o.NextPollAt = t.now().Add(sendGrace)
-		ops[i] = o
-	}
-	if ops, err = t.store.CreateIntents(ctx, ops); err != nil {
-		return nil, nil, fmt.Errorf("tracker: %w", err)
+	if ops, err = t.write(ctx, who, batch, ins); err != nil {
+		return nil, nil, err
 	}
 	errs = make([]error, len(ops))
 	sem := make(chan struct{}, min(t.cfg.Concurrency, 4))

@@ -387,3 +387,49 @@ func TestStartBatch(t *testing.T) {
 		t.Errorf("%d operations after a refused batch, want the 3 from before", len(got))
 	}
 }
+
+// TestOpenLimitPerUser: past MaxOpenPerUser a start is refused before
+// anything is written or sent, a batch whole; ended operations free their
+// places; another person is not held by the first one's count.
+func TestOpenLimitPerUser(t *testing.T) {
+	e := newEnv(t) // on a fake clock: operations stay open until it moves
+	ctx := context.Background()
+	e.tr = New(e.cloud, e.store, Config{Now: e.clock.Now, MaxOpenPerUser: 3})
+	amir, err := e.store.CreateUser(ctx, store.NewUser{Username: "amir", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bea, err := e.store.CreateUser(ctx, store.NewUser{Username: "bea", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := Who{UserID: amir.ID, Username: amir.Username}
+	ops, _, err := e.tr.StartBatch(ctx, me, "b1", []Intent{e.copyIntent("lim-a"), e.copyIntent("lim-b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.tr.StartBatch(ctx, me, "b2", []Intent{e.copyIntent("lim-c"), e.copyIntent("lim-d")}); !errors.Is(err, store.ErrTooMany) {
+		t.Fatalf("a batch past the limit: %v, want ErrTooMany", err)
+	}
+	if _, err := e.tr.Start(ctx, me, "", e.copyIntent("lim-c")); err != nil {
+		t.Fatalf("up to the limit: %v", err)
+	}
+	_, err = e.tr.Start(ctx, me, "", e.copyIntent("lim-e"))
+	var le *store.OpenLimitError
+	if !errors.As(err, &le) || le.Open != 3 || le.Limit != 3 {
+		t.Fatalf("one past the limit: %v", err)
+	}
+	if n := e.sim.Created(); n != 3 {
+		t.Errorf("the emulator was asked for %d creations, want 3", n)
+	}
+	if got, _ := e.store.Operations(ctx, store.OperationQuery{}); len(got) != 3 {
+		t.Errorf("%d operations recorded, want 3 (nothing of the refused starts)", len(got))
+	}
+	if _, err := e.tr.Start(ctx, Who{UserID: bea.ID, Username: bea.Username}, "", e.copyIntent("lim-bea")); err != nil {
+		t.Errorf("another person: %v", err)
+	}
+	e.untilDone(ops[0].ID)
+	if _, err := e.tr.Start(ctx, me, "", e.copyIntent("lim-f")); err != nil {
+		t.Errorf("after one ended: %v", err)
+	}
+}

@@ -32,9 +32,10 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type authEnv struct {
-	srv   http.Handler
-	store *store.Store
-	clock *clock
+	srv    http.Handler
+	store  *store.Store
+	clock  *clock
+	hasher *auth.Hasher
 }
 
 // newAuthEnv is the router with sign-in, on a fake clock: sessions idle out
@@ -54,16 +55,18 @@ func newAuthEnv(t *testing.T) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hasher := auth.NewHasher(auth.HasherConfig{Slots: 1, Wait: 50 * time.Millisecond})
 	h := handlers.New(handlers.Config{
 		Store: st, People: st, Sessions: sessions,
 		Limiter: auth.NewRateLimiter(auth.RateLimitConfig{PerUser: 3, PerIP: 100, Window: 10 * time.Minute, Now: clk.Now}),
+		Hasher:  hasher,
 	})
 	e, err := web.New(web.Config{}, web.Deps{Logger: slog.New(slog.DiscardHandler), Handlers: h, Sessions: sessions, Directory: auth.NewDirectory(st)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	webtest.AddUser(t, st, "alice", false)
-	return &authEnv{srv: e, store: st, clock: clk}
+	return &authEnv{srv: e, store: st, clock: clk, hasher: hasher}
 }
 
 func TestSignInFlow(t *testing.T) {
@@ -204,6 +207,31 @@ func TestSignInRateLimit(t *testing.T) {
 	denied, err := e.store.AuditLog(context.Background(), store.AuditQuery{Outcome: store.OutcomeDenied})
 	if err != nil || len(denied) != 1 || denied[0].Detail != "rate limited" {
 		t.Errorf("denied entries = %+v, %v", denied, err)
+	}
+}
+
+// TestSignInBusy: while every hashing slot is taken, a sign-in waits its
+// turn and then is told to retry (503, Retry-After) without counting as a
+// failed attempt; once a slot is free the same password signs in.
+func TestSignInBusy(t *testing.T) {
+	e := newAuthEnv(t)
+	b := webtest.NewBrowser(t, e.srv)
+	b.Get("/login")
+	release, err := e.hasher.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alice", "alice", "alice", "alice", "nobody"} {
+		rec := b.Post("/login", url.Values{"username": {name}, "password": {webtest.Password}})
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "5" ||
+			!strings.Contains(rec.Body.String(), "Many people are signing in at this moment. Try again in a few seconds.") {
+			t.Fatalf("busy %s = %d (Retry-After %q):\n%s", name, rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
+		}
+	}
+	release()
+	// Four busy answers for alice, over the limiter's 3: none counted.
+	if rec := b.Post("/login", url.Values{"username": {"alice"}, "password": {webtest.Password}}); rec.Code != http.StatusSeeOther {
+		t.Errorf("after the slot freed = %d, want 303:\n%s", rec.Code, rec.Body.String())
 	}
 }
 

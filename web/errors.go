@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
@@ -16,14 +17,19 @@ import (
 // storageErrors are the store's errors that people see as such: the
 // storage, not the request, is at fault, and nothing was saved.
 var storageErrors = []struct {
-	err     error
-	code    int
-	message string
+	err        error
+	code       int
+	message    string
+	retryAfter string // seconds, for Retry-After; "" = none
 }{
 	{store.ErrFull, http.StatusInsufficientStorage,
-		"The dashboard's database is full, so nothing was saved. Ask the operator to free disk space, then try again."},
+		"The dashboard's database is full, so nothing was saved. Ask the operator to free disk space, then try again.", ""},
 	{store.ErrReadOnly, http.StatusServiceUnavailable,
-		"The dashboard's database cannot be written just now, so nothing was saved. Ask the operator; try again later."},
+		"The dashboard's database cannot be written just now, so nothing was saved. Ask the operator; try again later.", ""},
+	// Too many password hashes at once (auth.Hasher): the server is busy
+	// for a few seconds, the request itself is fine.
+	{auth.ErrBusy, http.StatusServiceUnavailable,
+		"Many people are signing in or setting passwords at this moment, so nothing was saved. Try again in a few seconds.", "5"},
 }
 
 // errorHandler is the one place that turns an error into a response: a full
@@ -43,8 +49,18 @@ func errorHandler(log *slog.Logger) func(error, echo.Context) {
 		for _, se := range storageErrors {
 			if errors.Is(err, se.err) {
 				page.Code, page.Message = se.code, se.message
+				if se.retryAfter != "" {
+					c.Response().Header().Set("Retry-After", se.retryAfter)
+				}
 				break
 			}
+		}
+		// A start past the per-person limit of operations in flight: the
+		// person asked for too much at once; nothing was written or sent.
+		var tooMany *store.OpenLimitError
+		if errors.As(err, &tooMany) {
+			page.Code, page.Message = http.StatusTooManyRequests, tooMany.Message()
+			c.Response().Header().Set("Retry-After", "30")
 		}
 		var he *echo.HTTPError
 		if errors.As(err, &he) {

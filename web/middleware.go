@@ -3,9 +3,12 @@ package web
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -139,5 +142,36 @@ func observe(log *slog.Logger, m httpMetrics) echo.MiddlewareFunc {
 			log.LogAttrs(req.Context(), level, "http request", attrs...)
 			return nil
 		}
+	}
+}
+
+// errFormTooLarge is the answer to a form over the body limit.
+var errFormTooLarge = echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+	"This form is larger than the dashboard accepts (1 MB). Nothing was saved; send less, for example fewer labels or a shorter description.")
+
+// readFormFirst reads a posted form's body before the CSRF check does. The
+// check reads the token from the form, and a form it cannot read (a
+// chunked body that runs over the limit, with no Content-Length for
+// BodyLimit to refuse up front) would read as a missing token: a 403 "out
+// of date" for what is a 413. Read here, the form is kept in the request
+// for the check and the handler; an error other than the size is left to
+// them, as before.
+func readFormFirst(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == http.MethodOptions {
+			return next(c)
+		}
+		var err error
+		switch ct := req.Header.Get(echo.HeaderContentType); {
+		case strings.HasPrefix(ct, echo.MIMEApplicationForm):
+			err = req.ParseForm()
+		case strings.HasPrefix(ct, echo.MIMEMultipartForm):
+			err = req.ParseMultipartForm(32 << 10)
+		}
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+			return errFormTooLarge
+		}
+		return next(c)
 	}
 }

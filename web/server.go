@@ -102,6 +102,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		}),
 		securityHeaders,
 		middleware.BodyLimit(cfg.BodyLimit),
+		readFormFirst,
 		// Cross-site POSTs (Sec-Fetch-Site, else Origin) are refused with
 		// 403 before any handler runs; same-origin and non-browser ones pass.
 		echo.WrapMiddleware(http.NewCrossOriginProtection().Handler),

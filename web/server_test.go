@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/metrics"
 	"github.com/imagedash/imagedash/static"
@@ -229,6 +231,10 @@ func TestErrorHandler(t *testing.T) {
 	s := newServer(t, nil)
 	s.e.GET("/panic", func(echo.Context) error { panic("secret internal detail") })
 	s.e.GET("/fail", func(echo.Context) error { return errors.New("db password is hunter2") })
+	s.e.GET("/toomany", func(echo.Context) error {
+		return fmt.Errorf("copy: tracker: %w", &store.OpenLimitError{Open: 190, Asked: 20, Limit: 200})
+	})
+	s.e.GET("/busy", func(echo.Context) error { return fmt.Errorf("create user: %w", auth.ErrBusy) })
 
 	tests := []struct {
 		name      string
@@ -237,11 +243,15 @@ func TestErrorHandler(t *testing.T) {
 		wantCode  int
 		wantText  string
 		wantToast bool
+		retry     string
 	}{
-		{"not found page", "/nope", false, 404, "There is no page at this address.", false},
-		{"not found toast", "/nope", true, 404, "There is no page at this address.", true},
-		{"panic", "/panic", false, 500, "Something went wrong on our side", false},
-		{"plain error toast", "/fail", true, 500, "Something went wrong on our side", true},
+		{"not found page", "/nope", false, 404, "There is no page at this address.", false, ""},
+		{"not found toast", "/nope", true, 404, "There is no page at this address.", true, ""},
+		{"panic", "/panic", false, 500, "Something went wrong on our side", false, ""},
+		{"plain error toast", "/fail", true, 500, "Something went wrong on our side", true, ""},
+		{"operations limit toast", "/toomany", true, 429, "You have 190 operations in flight and asked for 20 more; one person may have 200 at once.", true, "30"},
+		{"operations limit page", "/toomany", false, 429, "Wait for some to end, or choose fewer.", false, "30"},
+		{"hashing busy", "/busy", true, 503, "Try again in a few seconds.", true, "5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,6 +263,9 @@ func TestErrorHandler(t *testing.T) {
 			body := rec.Body.String()
 			if rec.Code != tt.wantCode {
 				t.Errorf("status = %d, want %d", rec.Code, tt.wantCode)
+			}
+			if got := rec.Header().Get("Retry-After"); got != tt.retry {
+				t.Errorf("Retry-After = %q, want %q", got, tt.retry)
 			}
 			if !strings.Contains(body, tt.wantText) {
 				t.Errorf("body lacks %q:\n%s", tt.wantText, body)
@@ -295,6 +308,19 @@ func TestBodyLimit(t *testing.T) {
 	}
 	if rec := s.do(t, http.MethodPost, "/upload", strings.NewReader(strings.Repeat("x", 1_000_001)), tok); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("1 MB + 1 body = %d, want 413", rec.Code)
+	}
+	// A form sent chunked (no Content-Length to refuse it by), with no
+	// token header: 413 with the reason, not the CSRF check's 403.
+	s.e.POST("/form", func(c echo.Context) error { return c.String(http.StatusOK, c.FormValue("a")) })
+	body := io.MultiReader(strings.NewReader("_csrf="+s.admin.CSRF+"&a="), strings.NewReader(strings.Repeat("x", 1_100_000)))
+	rec := s.do(t, http.MethodPost, "/form", body, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "larger than the dashboard accepts") {
+		t.Errorf("chunked form over the limit = %d:\n%s", rec.Code, rec.Body.String())
+	}
+	// A small chunked form still passes the check with its _csrf field.
+	small := io.MultiReader(strings.NewReader("_csrf="+s.admin.CSRF+"&a=ok"))
+	if rec := s.do(t, http.MethodPost, "/form", small, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}); rec.Code != http.StatusOK || rec.Body.String() != "ok" {
+		t.Errorf("small chunked form = %d %q, want 200 ok", rec.Code, rec.Body.String())
 	}
 }
 

@@ -71,6 +71,8 @@ type config struct {
 	sessionLifetime time.Duration
 	secureCookies   bool
 	trustedProxies  string
+	debugAddr       string
+	maxInFlight     int
 	adminPassword   string // from the environment only
 }
 
@@ -104,6 +106,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.sessionIdle, "session-idle", 2*time.Hour, "sign a person out after this long without a request")
 	fs.DurationVar(&c.sessionLifetime, "session-lifetime", 24*time.Hour, "sign a person out this long after they signed in")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark cookies Secure: set when served over TLS or behind a TLS proxy")
+	fs.IntVar(&c.maxInFlight, "max-inflight-per-user", 200, "operations one person may have in flight at once; a copy, edit or delete past it is refused with 429 (0 = no limit)")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, apart from the dashboard; keep it on loopback (\"\" = off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "address ranges (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For names the client (\"\" = none: use the peer address)")
 	if err := parseWithEnv(fs, args[1:], envPrefix, getenv); err != nil {
 		return c, err
@@ -125,6 +129,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if r.v < 0 || r.v > 1 {
 			return c, fmt.Errorf("%s must be between 0 and 1, got %v", r.name, r.v)
 		}
+	}
+	if c.maxInFlight < 0 {
+		return c, fmt.Errorf("--max-inflight-per-user %d: must be 0 (no limit) or more", c.maxInFlight)
 	}
 	if c.syncInterval < time.Second {
 		return c, fmt.Errorf("--sync-interval %s: must be at least 1s", c.syncInterval)
@@ -200,6 +207,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
+	}
+
+	if cfg.debugAddr != "" {
+		_, stopDebug, err := startDebug(cfg.debugAddr, log.With("component", "debug"))
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
 	}
 
 	// The cloud: the embedded emulator, or a real endpoint.
@@ -282,7 +297,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The watcher: resumes what a previous process left unfinished, then
 	// polls every open operation until it ends. Stopped before the store
 	// closes, like the syncer.
-	tr := tracker.New(client, st, tracker.Config{Logger: log.With("component", "tracker")})
+	tr := tracker.New(client, st, tracker.Config{Logger: log.With("component", "tracker"), MaxOpenPerUser: cfg.maxInFlight})
 	trackCtx, stopTrack := context.WithCancel(ctx)
 	tracked := make(chan struct{})
 	go func() {

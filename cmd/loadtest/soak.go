@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +69,7 @@ type soakFlags struct {
 	appLogLevel  string
 	keepData     bool
 	syncInterval time.Duration
+	cpuProfile   string
 }
 
 func serveSoak(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -89,6 +92,7 @@ func serveSoak(ctx context.Context, args []string, getenv func(string) string, s
 	fs.DurationVar(&f.syncTimeout, "sync-timeout", 10*time.Minute, "how long to wait for the first sync")
 	fs.DurationVar(&f.syncInterval, "sync-interval", time.Minute, "the app's --sync-interval")
 	fs.DurationVar(&f.listP99, "list-p99", 50*time.Millisecond, "target p99 of the list pages")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the app's CPU profile over the measured window to this file (the app serves --debug-addr on a loopback port)")
 	fs.StringVar(&f.appLogLevel, "app-log-level", "info", "the app's --log-level (info logs every request, as in production)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -196,6 +200,13 @@ func (s *soak) run(ctx context.Context) (err error) {
 		"--sim-images", strconv.Itoa(s.f.images), "--sim-time-scale", strconv.FormatFloat(s.f.timeScale, 'g', -1, 64),
 		"--sync-interval", s.f.syncInterval.String(), "--log-level", s.f.appLogLevel,
 	}
+	debugAddr := ""
+	if s.f.cpuProfile != "" {
+		if debugAddr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+		appArgs = append(appArgs, "--debug-addr", debugAddr)
+	}
 	s.logf("starting the app: %s %s", bin, strings.Join(appArgs, " "))
 	s.app, err = startApp(ctx, bin, appArgs, filepath.Join(dir, "imagedash.log"))
 	if err != nil {
@@ -243,14 +254,26 @@ func (s *soak) run(ctx context.Context) (err error) {
 	}
 
 	s.phase.Store(phaseLoad)
+	var (
+		profiled sync.WaitGroup
+		profErr  error
+	)
 	cfg := s.f.cfg
 	cfg.BaseURL = s.app.url
 	cfg.OnWindow = func(start, end time.Time) {
 		s.logf("all users signed in; measuring from %s to %s", start.Format("15:04:05"), end.Format("15:04:05"))
 		time.AfterFunc(time.Until(start), func() { s.phase.Store(phaseMeasured) })
+		if debugAddr != "" {
+			profiled.Add(1)
+			time.AfterFunc(time.Until(start), func() {
+				defer profiled.Done()
+				profErr = fetchProfile(ctx, debugAddr, end.Sub(start), s.f.cpuProfile)
+			})
+		}
 		time.AfterFunc(time.Until(end), func() { s.phase.Store(phaseAfter) })
 	}
 	s.f.cfg = cfg
+	defer func() { profiled.Wait(); err = errors.Join(err, profErr) }()
 	s.logf("%d users: baseline %s, then sign-ins, %s warmup, %s measured", cfg.Users, s.f.baselineFor, cfg.Warmup, cfg.Duration)
 	rep, runErr := s.f.measureUsers(ctx, io.Discard, s.stderr)
 	s.phase.Store(phaseAfter)
@@ -577,4 +600,36 @@ func (l *logWatch) firstProblems() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.problems)
+}
+
+// freeLoopbackAddr is a loopback address with a port free a moment ago.
+func freeLoopbackAddr() (string, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer lis.Close()
+	return lis.Addr().String(), nil
+}
+
+// fetchProfile writes the app's CPU profile over d into path.
+func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
+	secs := max(1, int(d.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: d + time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("-cpuprofile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("-cpuprofile: %s", resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return os.WriteFile(path, b, 0o644)
 }
