@@ -159,6 +159,18 @@ func (h *Handlers) CopyImage(c echo.Context) error {
 				Labels: labels, Family: p.Family, MinDiskSize: minDisk})
 		}
 		st, err := h.startCopy(c, batch, in, "image", src.ID, "into "+cf.name(f)+" as "+name)
+		if msg, ok := overLimit(err); ok {
+			h.audit(c, store.AuditEntry{Action: action, TargetKind: "image", TargetID: src.ID, Outcome: store.OutcomeDenied,
+				Detail: auditClip("into " + cf.name(f) + ": " + err.Error())})
+			if len(starts) == 0 { // nothing started: the form again, as typed
+				c.Response().Header().Set("Retry-After", limitRetryAfter)
+				fe["form"] = msg
+				return h.renderCopy(c, http.StatusTooManyRequests, p, fe)
+			}
+			// Some folders started: their results, and why the rest did not.
+			h.Flash(c, msg)
+			break
+		}
 		if err != nil {
 			return err
 		}
@@ -455,6 +467,20 @@ func (h *Handlers) copyBatch(c echo.Context, asked string) string {
 		}
 	}
 	return cloud.NewIdempotencyKey()
+}
+
+// limitRetryAfter is the Retry-After of an answer to a start over the
+// per-person limit of operations in flight (seconds).
+const limitRetryAfter = "30"
+
+// overLimit says whether err is a start refused by the per-person limit of
+// operations in flight, and the message for the person.
+func overLimit(err error) (string, bool) {
+	var le *store.OpenLimitError
+	if errors.As(err, &le) {
+		return le.Message(), true
+	}
+	return "", false
 }
 
 // copyStart is how one target's start went.

@@ -170,6 +170,17 @@ func (h *Handlers) BulkCopy(c echo.Context) error {
 			Labels: copyMergeLabels(img.Labels, added), Family: img.Family})
 	}
 	ops, errs, err := h.tracker.StartBatch(c.Request().Context(), who(c), batch, ins)
+	if msg, ok := overLimit(err); ok {
+		// Nothing was written: the form again, as the person left it.
+		h.audit(c, store.AuditEntry{Action: tracker.ActionCopy, TargetKind: "image", TargetID: fmt.Sprintf("%d images", len(chosen)),
+			Outcome: store.OutcomeDenied, Detail: auditClip(err.Error())})
+		p.Errors = views.FieldErrors{"form": msg}
+		c.Response().Header().Set("Retry-After", limitRetryAfter)
+		if IsHTMX(c.Request()) {
+			NoPush(c.Response().Header())
+		}
+		return Render(c, http.StatusTooManyRequests, views.BulkCopyFull(p), views.BulkCopyFull(p))
+	}
 	if err != nil {
 		return fmt.Errorf("bulk copy: %w", err)
 	}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -31,7 +33,13 @@ type copyEnv struct {
 
 func newCopyEnv(t *testing.T) *copyEnv {
 	t.Helper()
-	ce := newCloudEnv(t, 60)
+	return newCopyEnvWith(t, tracker.Config{})
+}
+
+// newCopyEnvWith is newCopyEnv with a tracker made with tcfg.
+func newCopyEnvWith(t *testing.T, tcfg tracker.Config) *copyEnv {
+	t.Helper()
+	ce := newCloudEnvWith(t, 60, tcfg)
 	ctx := context.Background()
 	e := &copyEnv{cloudEnv: ce, folder: map[string]string{}, browsers: map[string]*webtest.Browser{"admin": ce.browser}}
 	for _, f := range ce.sim.Folders() {
@@ -502,6 +510,61 @@ func TestBulkCopy(t *testing.T) {
 			t.Errorf("viewer's bulk copy = %d, want 403", rec.Code)
 		}
 	})
+}
+
+// TestCopyOverTheLimit: past the per-person limit of operations in flight
+// a bulk copy, and a copy into several folders, come back as the form the
+// person sent, with the numbers (429), and nothing is started; fewer fit.
+func TestCopyOverTheLimit(t *testing.T) {
+	e := newCopyEnvWith(t, tracker.Config{MaxOpenPerUser: 2})
+	var ids []string
+	for range 3 {
+		ids = append(ids, e.golden(ids...).ID)
+	}
+	alpha := e.folder["team-alpha"]
+	form := url.Values{"service": {"compute"}, "id": ids, "folder": {alpha}, "name": {"{name}-lim"}}
+	before := e.sim.Created()
+	rec, doc := e.post("copier-a", "/images/bulk-copy", form)
+	formError := func(doc *goquery.Document) string {
+		return strings.TrimSpace(doc.Find(`[data-testid="form-error"]`).First().Text())
+	}
+	msg := formError(doc)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "30" ||
+		!strings.Contains(msg, "You have 0 operations in flight and asked for 3 more; one person may have 2 at once.") {
+		t.Fatalf("bulk copy over the limit = %d, %q", rec.Code, msg)
+	}
+	if n := doc.Find(`[data-testid="bulk-row"] input[name="id"]:checked`).Length(); n != 3 {
+		t.Errorf("the form came back with %d of 3 images ticked", n)
+	}
+	if got := e.sim.Created(); got != before {
+		t.Errorf("a refused bulk copy created %d images", got-before)
+	}
+	// Two fit (the emulator finishes them at once).
+	form["id"] = ids[:2]
+	if rec, _ := e.post("copier-a", "/images/bulk-copy", form); rec.Code != http.StatusSeeOther {
+		t.Fatalf("bulk copy of 2 = %d", rec.Code)
+	}
+	// With two of theirs in flight, a copy of one more is refused, the
+	// form as typed.
+	ctx := context.Background()
+	u, err := e.store.UserByName(ctx, "copier-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := e.store.CreateIntent(ctx, store.Operation{Key: fmt.Sprintf("open-%d", i), Action: tracker.ActionCopy,
+			Service: cloud.Compute, FolderID: alpha, Request: []byte("{}"), UserID: u.ID, Username: u.Username,
+			NextPollAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, doc = e.post("copier-a", "/images/compute/"+ids[2]+"/copy", url.Values{"folder": {alpha}, "name": {"typed-name"}})
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(formError(doc), "You have 2 operations in flight") {
+		t.Errorf("copy over the limit = %d, %q", rec.Code, formError(doc))
+	}
+	if v, _ := doc.Find(`input[name="name"]`).Attr("value"); v != "typed-name" {
+		t.Errorf("the name typed was not kept: %q", v)
+	}
 }
 
 func TestCopyWithoutTracker(t *testing.T) {

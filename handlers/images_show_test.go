@@ -139,6 +139,12 @@ type cloudEnv struct {
 
 func newCloudEnv(t *testing.T, images int) *cloudEnv {
 	t.Helper()
+	return newCloudEnvWith(t, images, tracker.Config{})
+}
+
+// newCloudEnvWith is newCloudEnv with a tracker made with tcfg.
+func newCloudEnvWith(t *testing.T, images int, tcfg tracker.Config) *cloudEnv {
+	t.Helper()
 	ctx := context.Background()
 	s, c := cloudtest.Start(t, sim.Options{Images: images})
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))
@@ -151,7 +157,7 @@ func newCloudEnv(t *testing.T, images int) *cloudEnv {
 		t.Fatalf("sync: %+v", p)
 	}
 	e := &env{t: t, store: st, syncer: sy}
-	tr := tracker.New(c, st, tracker.Config{})
+	tr := tracker.New(c, st, tcfg)
 	e.serve(handlers.Config{Store: st, Syncer: sy, Cloud: c, CloudTimeout: 3 * time.Second, Tracker: tr, Ops: st})
 	return &cloudEnv{env: e, sim: s, client: c, tracker: tr}
 }

@@ -39,9 +39,14 @@ import (
 // at endWrite and fall back to making everything stale.
 
 // maxDeltaFilters bounds the filters a write looks its images up against
-// (each costs a look-up per image inside the write's transaction); the
-// entries of the least recently used other filters are dropped.
-const maxDeltaFilters = 64
+// (each costs a look-up per image inside the write's transaction), and
+// maxDeltaTextFilters those with search text among them (each also a
+// search of the scratch index); the entries of the least recently used
+// other filters are dropped.
+const (
+	maxDeltaFilters     = 256
+	maxDeltaTextFilters = 64
+)
 
 // tagKind is what a tagged cache entry holds.
 type tagKind int
@@ -96,17 +101,28 @@ type cacheDelta struct {
 // beginWrite starts a write that may keep entries: it bumps the
 // generation and returns the old one with the filters (at most max, most
 // recently used first) of the tagged entries of that generation.
-func (c *queryCache) beginWrite(max int) (uint64, map[string]ImageQuery) {
+func (c *queryCache) beginWrite(max, maxText int) (uint64, map[string]ImageQuery) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.gen.Load()
 	c.gen.Store(g + 1)
 	filters := map[string]ImageQuery{}
+	texts := 0
 	for el := c.lru.Front(); el != nil && len(filters) < max; el = el.Next() {
 		e := el.Value.(*cacheEntry)
-		if e.gen == g && e.tag != nil {
-			filters[e.tag.filter] = e.tag.q
+		if e.gen != g || e.tag == nil {
+			continue
 		}
+		if _, ok := filters[e.tag.filter]; ok {
+			continue
+		}
+		if e.tag.q.ftsText() != "" {
+			if texts == maxText {
+				continue
+			}
+			texts++
+		}
+		filters[e.tag.filter] = e.tag.q
 	}
 	return g, filters
 }
@@ -120,6 +136,7 @@ func (c *queryCache) endWrite(g uint64, d *cacheDelta) {
 	defer c.mu.Unlock()
 	if d == nil || c.gen.Load() != g+1 {
 		c.gen.Add(1)
+		c.cleared.Add(1)
 		return
 	}
 	for el := c.lru.Front(); el != nil; {
@@ -128,8 +145,10 @@ func (c *queryCache) endWrite(g uint64, d *cacheDelta) {
 		if e.gen == g {
 			if e.tag != nil && d.keep(e) {
 				e.gen = g + 2
+				c.kept.Add(1)
 			} else {
 				c.remove(el)
+				c.dropped.Add(1)
 			}
 		}
 		el = next
@@ -194,10 +213,16 @@ func b2n(b bool) int {
 	return 0
 }
 
-// docStates looks each ref up against each filter, in tx.
+// docStates looks each ref up against each filter, in tx: the filters but
+// the text in SQL, one look-up by primary key each; the text in a scratch
+// search index holding just the refs' images (scratchMatches), since a
+// look-up in the real one reads each term's whole list of documents.
 func docStates(ctx context.Context, tx *sql.Tx, filters map[string]ImageQuery, refs []imageRef) (map[string][]docState, error) {
+	var texts map[string]map[int]bool // search expression → refs (by index) it matches
 	out := make(map[string][]docState, len(filters))
 	for key, q := range filters {
+		text := q.ftsText()
+		q.Text = ""
 		states := make([]docState, len(refs))
 		for i, r := range refs {
 			if r.svc != q.Service {
@@ -208,22 +233,84 @@ func docStates(ctx context.Context, tx *sql.Tx, filters map[string]ImageQuery, r
 			err := tx.QueryRowContext(ctx, `SELECT i.status, i.family`+sel.sql(), sel.where.args...).Scan(&states[i].status, &states[i].family)
 			switch {
 			case err == sql.ErrNoRows:
+				continue
 			case err != nil:
 				return nil, fmt.Errorf("look up %s/%s: %w", r.svc, r.id, err)
-			default:
-				states[i].other = true
 			}
+			states[i].other = true
+			if text == "" {
+				continue
+			}
+			if texts == nil {
+				texts = map[string]map[int]bool{}
+			}
+			m, ok := texts[text]
+			if !ok {
+				if m, err = scratchMatches(ctx, tx, refs, text); err != nil {
+					return nil, err
+				}
+				texts[text] = m
+			}
+			states[i].other = m[i]
 		}
 		out[key] = states
 	}
 	return out, nil
 }
 
+// scratchFTS is the scratch search index of docStates: the text columns of
+// images_fts, with its tokenizer, in the writer connection's temp schema.
+const scratchFTS = `CREATE VIRTUAL TABLE IF NOT EXISTS temp.delta_fts USING fts5 (
+	name, description, id, family, labels,
+	tokenize = 'unicode61 remove_diacritics 2'
+)`
+
+// scratchMatches reports which refs (by index) the search expression
+// matches as they stand in tx, by loading their images alone into the
+// scratch index (again for each expression: two or three rows).
+func scratchMatches(ctx context.Context, tx *sql.Tx, refs []imageRef, expr string) (map[int]bool, error) {
+	for _, q := range []string{scratchFTS, `DELETE FROM temp.delta_fts`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("scratch search index: %w", err)
+		}
+	}
+	for i, r := range refs {
+		img, err := scanImage(tx.QueryRowContext(ctx, `SELECT `+imageCols+` FROM images i WHERE i.service = ? AND i.id = ?`, string(r.svc), r.id))
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("scratch search index: read %s/%s: %w", r.svc, r.id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO temp.delta_fts (rowid, name, description, id, family, labels) VALUES (?, ?, ?, ?, ?, ?)`,
+			i+1, img.Name, img.Description, img.ID, img.Family, newImageRow(img).labelText()); err != nil {
+			return nil, fmt.Errorf("scratch search index: %w", err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT rowid FROM temp.delta_fts WHERE delta_fts MATCH ?`, expr)
+	if err != nil {
+		return nil, fmt.Errorf("scratch search: %w", err)
+	}
+	defer rows.Close()
+	m := map[int]bool{}
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		m[id-1] = true
+	}
+	return m, rows.Err()
+}
+
 // imageTx runs write, which changes at most the images refs names, in one
 // transaction, and keeps the cached entries it cannot have changed (see
 // the top of this file).
 func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql.Tx) error) error {
-	g, filters := s.cache.beginWrite(maxDeltaFilters)
+	refs = slices.Compact(refs) // an image named twice counts once
+	s.imageWrites.Lock()
+	defer s.imageWrites.Unlock()
+	g, filters := s.cache.beginWrite(maxDeltaFilters, maxDeltaTextFilters)
 	var d *cacheDelta
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// A look-up that fails costs the cache, not the write: every

@@ -234,8 +234,8 @@ func TestOverlappingWritesMakeEverythingStale(t *testing.T) {
 	put("T1", 1)
 	empty := &cacheDelta{before: map[string][]docState{"f": nil}, after: map[string][]docState{"f": nil}}
 
-	g1, _ := c.beginWrite(8)
-	g2, _ := c.beginWrite(8) // a second write begins before the first ends
+	g1, _ := c.beginWrite(8, 8)
+	g2, _ := c.beginWrite(8, 8) // a second write begins before the first ends
 	c.endWrite(g1, empty)
 	c.endWrite(g2, empty)
 	if c.has("T1") {
@@ -243,7 +243,7 @@ func TestOverlappingWritesMakeEverythingStale(t *testing.T) {
 	}
 
 	put("T2", 2)
-	g, _ := c.beginWrite(8)
+	g, _ := c.beginWrite(8, 8)
 	c.invalidate()
 	c.endWrite(g, empty)
 	if c.has("T2") {
@@ -251,7 +251,7 @@ func TestOverlappingWritesMakeEverythingStale(t *testing.T) {
 	}
 
 	put("T3", 3)
-	g, _ = c.beginWrite(8)
+	g, _ = c.beginWrite(8, 8)
 	c.endWrite(g, empty)
 	if !c.has("T3") {
 		t.Error("a lone write that saw nothing change dropped an entry")
@@ -269,7 +269,7 @@ func TestOverlappingWritesMakeEverythingStale(t *testing.T) {
 		})
 	}()
 	<-started
-	g, _ = c.beginWrite(8)
+	g, _ = c.beginWrite(8, 8)
 	close(release)
 	<-done
 	c.endWrite(g, empty)

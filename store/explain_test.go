@@ -62,7 +62,7 @@ func explainQueries(q ImageQuery) []explained {
 	count, cargs := q.countSQL()
 	out := []explained{{name: "count", sql: count, args: cargs}}
 	for _, plan := range []textPlan{textSet, textDrive} {
-		page, pargs := q.pageSQL(plan, order{col, q.Desc}, nil, limit+1)
+		page, pargs := q.pageSQL(plan, order{col: col, desc: q.Desc}, nil, limit+1)
 		out = append(out, explained{name: fmt.Sprintf("page(plan %d)", plan), sql: page, args: pargs})
 		if q.Text == "" {
 			break

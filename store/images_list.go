@@ -326,6 +326,12 @@ type rowKey struct {
 type order struct {
 	col  sortColumn
 	desc bool
+	// sorted: order the matches found by the filters' indexes rather
+	// than walk the sort column's index (unary + keeps SQLite off it).
+	// For a filter with few matches, such as a rare status: the walk would
+	// read the whole index, and its rows, to find them (100+ ms over
+	// 60 000 rows), where sorting a few hundred costs about a millisecond.
+	sorted bool
 }
 
 // by is the ORDER BY.
@@ -334,10 +340,19 @@ func (o order) by() string {
 	if o.desc {
 		dir = " DESC"
 	}
+	p := o.prefix()
 	if o.col.name == "id" {
-		return "i.id" + dir
+		return p + "i.id" + dir
 	}
-	return "i." + o.col.name + dir + ", i.id" + dir
+	return p + "i." + o.col.name + dir + ", " + p + "i.id" + dir
+}
+
+// prefix is what goes before a column: "+" when sorted.
+func (o order) prefix() string {
+	if o.sorted {
+		return "+"
+	}
+	return ""
 }
 
 // after is the condition "the row comes after k in this order"; orEqual
@@ -350,14 +365,15 @@ func (o order) after(k rowKey, orEqual bool) (string, []any) {
 	if orEqual {
 		op += "="
 	}
+	p := o.prefix()
 	if o.col.name == "id" {
-		return "i.id " + op + " ?", []any{k.id}
+		return p + "i.id " + op + " ?", []any{k.id}
 	}
-	return "(i." + o.col.name + ", i.id) " + op + " (?, ?)", []any{k.value, k.id}
+	return "(" + p + "i." + o.col.name + ", " + p + "i.id) " + op + " (?, ?)", []any{k.value, k.id}
 }
 
 // reverse is the opposite order.
-func (o order) reverse() order { return order{o.col, !o.desc} }
+func (o order) reverse() order { return order{o.col, !o.desc, o.sorted} }
 
 // Images is one page of the cached images that match q, in q's order.
 // Paging is by keyset on (sort column, id): each page starts after (or
@@ -374,9 +390,9 @@ func (o order) reverse() order { return order{o.col, !o.desc} }
 // sort, page size and cursor (see pageKey): the list partial asks for the
 // same few pages again and again between two syncs, and a write makes
 // stale the cached pages whose filters the written images match (before
-// or after the write; see cache_delta.go). Like the totals, a page read in the moment
-// between a write's commit and the generation's bump may be the one of
-// the snapshot just before the write. The images' Labels maps and
+// or after the write; see cache_delta.go). Like the totals, a page read
+// in the moment between a write's commit and the generation's bump may be
+// the one of the snapshot just before the write. The images' Labels maps and
 // ProductIDs slices are shared with the cache (copying them cost more than
 // the rest of a cached page): read them, never modify them.
 func (s *Store) Images(ctx context.Context, q ImageQuery) (ImagePage, error) {
@@ -429,7 +445,7 @@ func (q ImageQuery) pageKey(col sortColumn, limit int) string {
 // images is Images after the checks, without the page cache.
 func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit int, key *rowKey) (ImagePage, error) {
 	var page ImagePage
-	shown := order{col, q.Desc}
+	shown := order{col: col, desc: q.Desc}
 	// walk is the order rows are read in: backwards for a Before page.
 	walk := shown
 	if q.Before != "" {
@@ -437,14 +453,18 @@ func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit 
 	}
 	cursorOf := func(img cloud.Image) string { return makeCursor(col, q.Desc, col.value(img), img.ID) }
 
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		warm := s.cache.has("T" + q.filterKey())
-		total, err := s.total(ctx, tx, q)
-		if err != nil {
-			return fmt.Errorf("count: %w", err)
-		}
-		page.Total = total
-		rows, more, behind, err := s.listPage(ctx, tx, q, col, walk, key, limit, total, warm)
+	// The total first, outside the page's read transaction: it may wait
+	// for another request's count of the same grid, and waiting while
+	// holding a reader connection could leave that count none to run on.
+	warm := s.cache.has("T" + q.filterKey())
+	total, err := s.total(ctx, q)
+	if err != nil {
+		return ImagePage{}, fmt.Errorf("count: %w", err)
+	}
+	page.Total = total
+	snap := s.cache.gen.Load() // before the page's snapshot: see matchList
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		rows, more, behind, err := s.listPage(ctx, tx, snap, q, col, walk, key, limit, total, warm)
 		if errors.Is(err, errListStale) {
 			rows, more, behind, err = s.sqlPage(ctx, tx, q, walk, key, limit, total)
 		}
@@ -483,9 +503,9 @@ func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit 
 // order, whether more follow and whether a row of q lies at or behind key:
 // from q's match list when it has one (see useMatchList), else by SQL.
 // errListStale when the list no longer fits the rows.
-func (s *Store) listPage(ctx context.Context, tx *sql.Tx, q ImageQuery, col sortColumn, walk order, key *rowKey, limit, total int, warm bool) ([]cloud.Image, bool, bool, error) {
+func (s *Store) listPage(ctx context.Context, tx *sql.Tx, snap uint64, q ImageQuery, col sortColumn, walk order, key *rowKey, limit, total int, warm bool) ([]cloud.Image, bool, bool, error) {
 	if s.useMatchList(q, total, warm) {
-		l, err := s.matchList(ctx, tx, q, col)
+		l, err := s.matchList(ctx, tx, snap, q, col)
 		if err != nil {
 			return nil, false, false, fmt.Errorf("match list: %w", err)
 		}
@@ -499,6 +519,12 @@ func (s *Store) listPage(ctx context.Context, tx *sql.Tx, q ImageQuery, col sort
 // sqlPage is listPage by one query for the page (as planFor says) and, after
 // a cursor, one or two for what lies behind it.
 func (s *Store) sqlPage(ctx context.Context, tx *sql.Tx, q ImageQuery, walk order, key *rowKey, limit, total int) (rows []cloud.Image, more, behind bool, err error) {
+	if total == 0 {
+		return nil, false, false, nil // nothing matches: nothing to read
+	}
+	if total <= s.sortedPageMax && q.ftsText() == "" {
+		walk.sorted = true
+	}
 	query, args := q.pageSQL(s.planFor(q, total), walk, key, limit+1)
 	rows, err = queryImages(ctx, tx, query, args...)
 	if err != nil {
@@ -515,6 +541,11 @@ func (s *Store) sqlPage(ctx context.Context, tx *sql.Tx, q ImageQuery, walk orde
 	}
 	return rows, more, behind, nil
 }
+
+// defaultSortedPageMax is the most matches a query without text may have
+// for its pages to sort the matches instead of walking the sort index
+// (see order.sorted).
+const defaultSortedPageMax = 1000
 
 // planFor is how the page of q, with total matches, uses the search index.
 //
@@ -544,11 +575,11 @@ func (q ImageQuery) pageSQL(plan textPlan, walk order, key *rowKey, n int) (stri
 // total is the number of rows of q, from the cache when no write happened
 // since it was last counted. Sort and cursors do not change it, so paging
 // and re-sorting never recount. It is summed from q's facet grid (read in
-// tx when not cached), which every status and family filter over the same
-// other filters shares.
-func (s *Store) total(ctx context.Context, tx *sql.Tx, q ImageQuery) (int, error) {
+// a read transaction of its own when not cached), which every status and
+// family filter over the same other filters shares.
+func (s *Store) total(ctx context.Context, q ImageQuery) (int, error) {
 	v, err := s.cache.getTagged("T"+q.filterKey(), newTag(tagTotal, q), func() (any, int, error) {
-		g, err := s.grid(ctx, tx, q)
+		g, err := s.grid(ctx, q)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -623,7 +654,7 @@ func (s *Store) Facets(ctx context.Context, q ImageQuery) (Facets, error) {
 	if _, _, err := q.check(); err != nil {
 		return Facets{}, fmt.Errorf("store: facets: %w", err)
 	}
-	g, err := s.grid(ctx, nil, q)
+	g, err := s.grid(ctx, q)
 	if err != nil {
 		return Facets{}, fmt.Errorf("store: facets: %w", err)
 	}
@@ -631,15 +662,11 @@ func (s *Store) Facets(ctx context.Context, q ImageQuery) (Facets, error) {
 }
 
 // grid is the facet grid of q's filters but its statuses and families,
-// from the cache or counted in tx (in a read transaction of its own when
-// tx is nil).
-func (s *Store) grid(ctx context.Context, tx *sql.Tx, q ImageQuery) (*facetGrid, error) {
+// from the cache or counted in a read transaction of its own. Never call
+// it while holding a reader connection (see images).
+func (s *Store) grid(ctx context.Context, q ImageQuery) (*facetGrid, error) {
 	q.Statuses, q.Families = nil, nil
 	v, err := s.cache.getTagged("G"+q.filterKey(), newTag(tagFacets, q), func() (any, int, error) {
-		if tx != nil {
-			g, err := facetGridOf(ctx, tx, q)
-			return g, 0, err
-		}
 		var g *facetGrid
 		err := s.read(ctx, func(tx *sql.Tx) error {
 			var err error

@@ -257,12 +257,23 @@ func TestImagesKeysetPaging(t *testing.T) {
 			if listMax > 0 {
 				name += ", match list"
 			}
-			t.Run(name, func(t *testing.T) {
-				s.ftsDriveMax, s.cache.matchListMax = tt.driveMax, listMax
-				s.cache.maxPages = 0 // every plan reads its own pages
-				keysetPaging(t, s, imgs, tt.q)
-			})
+			// Without text: walking the sort index, and sorting the matches.
+			for _, sortedMax := range []int{-1, 1 << 30} {
+				if sortedMax > 0 && (tt.q.Text != "" || listMax > 0) {
+					continue
+				}
+				name := name
+				if sortedMax > 0 {
+					name += ", sorted"
+				}
+				t.Run(name, func(t *testing.T) {
+					s.ftsDriveMax, s.cache.matchListMax, s.sortedPageMax = tt.driveMax, listMax, sortedMax
+					s.cache.maxPages = 0 // every plan reads its own pages
+					keysetPaging(t, s, imgs, tt.q)
+				})
+			}
 		}
+		s.sortedPageMax = defaultSortedPageMax
 		// And with the page cache: the second walk forwards reads the
 		// cached pages of the first.
 		t.Run(tt.name+", page cache", func(t *testing.T) {

@@ -21,9 +21,10 @@ import (
 // of the query, either direction, forwards or back, is then a binary
 // search for the cursor and one look-up of the page's rows by doc.
 //
-// The list is of one generation: a write bumps it and the list is not used
-// again. Between a write's commit and that bump a reader may still use the
-// list while reading rows of the newer snapshot; each row of the page is
+// The list is of one generation: a write bumps it, and the list is used
+// again only if the write kept it (no written image matched the query,
+// before or after: cache_delta.go). Between a write's commit and that bump
+// a reader may still use the list while reading rows of the newer snapshot; each row of the page is
 // checked against the fingerprint it had in the list, and any difference
 // (a changed or deleted row) sends the page down the SQL path instead. So
 // a page from a list is exactly the page of the list's snapshot.
@@ -49,14 +50,18 @@ func (s *Store) useMatchList(q ImageQuery, total int, warm bool) bool {
 
 // matchList is the cached list of q's rows in col order, read in tx when
 // the cache has none of this generation.
-func (s *Store) matchList(ctx context.Context, tx *sql.Tx, q ImageQuery, col sortColumn) (*matchList, error) {
+//
+// snap is the generation loaded before tx began: the list is read in tx,
+// so it may be stored only if no write began since (a list of an older
+// snapshot kept as current would miss rows a write added).
+func (s *Store) matchList(ctx context.Context, tx *sql.Tx, snap uint64, q ImageQuery, col sortColumn) (*matchList, error) {
 	limit := s.cache.matchListMax
-	v, err := s.cache.getTagged("L"+col.name+"\x00"+q.filterKey(), newTag(tagList, q), func() (any, int, error) {
+	v, err := s.cache.getTaggedAt("L"+col.name+"\x00"+q.filterKey(), newTag(tagList, q), snap, func() (any, int, error) {
 		// From the search index, one look-up a match, sorted: the
 		// cheapest of the plans tried (walking the sort index against
 		// the set of matches costs the same and reads every row).
 		sel := q.selection(noFacet, textDrive)
-		rows, err := tx.QueryContext(ctx, `SELECT i.doc, i.fingerprint`+sel.sql()+` ORDER BY `+order{col, false}.by(), sel.where.args...)
+		rows, err := tx.QueryContext(ctx, `SELECT i.doc, i.fingerprint`+sel.sql()+` ORDER BY `+order{col: col}.by(), sel.where.args...)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -29,6 +29,9 @@ import (
 type queryCache struct {
 	gen atomic.Uint64
 
+	// What happened to the entries, since start (CacheStats).
+	hits, misses, kept, dropped, cleared atomic.Uint64
+
 	mu      sync.Mutex
 	max     int
 	lru     *list.List // of *cacheEntry, most recent first
@@ -76,8 +79,11 @@ type cacheCall struct {
 // errCachePanic answers the callers that waited on a computation that panicked.
 var errCachePanic = errors.New("cached computation panicked")
 
-// defaultCacheEntries bounds the cache: an entry is a few hundred bytes.
-const defaultCacheEntries = 512
+// defaultCacheEntries bounds the cache: a total is a few hundred bytes, a
+// facet grid a few kilobytes (one count per status and family). Many
+// people filtering at once use thousands (a soak of 200 users kept 512
+// too few: grids were evicted before they were asked again).
+const defaultCacheEntries = 4096
 
 // The bounds of the match lists: at most defaultMatchListMax rows each
 // (16 bytes a row), defaultMatchLists of them, defaultMatchListRows rows
@@ -89,10 +95,10 @@ const (
 )
 
 // The bounds of the cached pages: a row is about a kilobyte (the image and
-// its labels), so at most defaultPageRows rows are about 16 MiB.
+// its labels), so at most defaultPageRows rows are about 32 MiB.
 const (
-	defaultPages    = 512
-	defaultPageRows = 16_384
+	defaultPages    = 1024
+	defaultPageRows = 32_768
 )
 
 func newQueryCache(max int) *queryCache {
@@ -118,14 +124,29 @@ func (c *queryCache) has(key string) bool {
 	return ok && el.Value.(*cacheEntry).gen == gen
 }
 
-// invalidate makes every entry stale; the store calls it after each write
-// to the images.
-// invalidate makes every entry stale. Under mu, like beginWrite, so that
+// invalidate makes every entry stale (after a sync that changed images). Under mu, like beginWrite, so that
 // fetch's check of the generation and its store are one step.
 func (c *queryCache) invalidate() {
 	c.mu.Lock()
 	c.gen.Add(1)
 	c.mu.Unlock()
+	c.cleared.Add(1)
+}
+
+// CacheStats counts, since the store opened, what its list cache did: the
+// asks it answered (Hits) and those it computed (Misses, a wait on
+// another's computation included), the entries writes of a few images
+// kept (Kept) and dropped (Dropped), and the times everything went stale
+// at once (Cleared: a sync that changed images, or overlapping writes).
+type CacheStats struct {
+	Hits, Misses, Kept, Dropped, Cleared uint64
+}
+
+// CacheStats is what the list cache did since the store opened.
+func (s *Store) CacheStats() CacheStats {
+	c := s.cache
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Kept: c.kept.Load(),
+		Dropped: c.dropped.Load(), Cleared: c.cleared.Load()}
 }
 
 // get returns the value of key for the current generation, calling compute
@@ -142,12 +163,19 @@ func (c *queryCache) get(key string, compute func() (any, error)) (any, error) {
 // getWeighted is get for a value that also says its weight (see
 // queryCache.maxWeight); 0 is unweighted.
 func (c *queryCache) getWeighted(key string, compute func() (any, int, error)) (any, error) {
-	return c.fetch(key, false, nil, compute)
+	return c.fetch(key, false, nil, c.gen.Load(), compute)
 }
 
 // getTagged is getWeighted for a value tag describes (see cacheTag).
 func (c *queryCache) getTagged(key string, tag *cacheTag, compute func() (any, int, error)) (any, error) {
-	return c.fetch(key, false, tag, compute)
+	return c.fetch(key, false, tag, c.gen.Load(), compute)
+}
+
+// getTaggedAt is getTagged for a compute that reads in a transaction
+// opened earlier: snap is the generation loaded before that transaction
+// began, so the value is stored only if no write began since then.
+func (c *queryCache) getTaggedAt(key string, tag *cacheTag, snap uint64, compute func() (any, int, error)) (any, error) {
+	return c.fetch(key, false, tag, snap, compute)
 }
 
 // getPage is get for a page of rows, compute saying how many rows it
@@ -165,22 +193,26 @@ func (c *queryCache) getPageTagged(key string, tag *cacheTag, compute func() (an
 		v, _, err := compute()
 		return v, err
 	}
-	return c.fetch(key, true, tag, compute)
+	return c.fetch(key, true, tag, c.gen.Load(), compute)
 }
 
-// fetch is getWeighted and getPage.
-func (c *queryCache) fetch(key string, page bool, tag *cacheTag, compute func() (any, int, error)) (any, error) {
-	gen := c.gen.Load()
+// fetch is getWeighted and getPage. gen is the generation loaded before
+// compute's data is read (before its read transaction began): a current
+// entry is served, else compute's value is stored under gen if the
+// generation is still gen then.
+func (c *queryCache) fetch(key string, page bool, tag *cacheTag, gen uint64, compute func() (any, int, error)) (any, error) {
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*cacheEntry)
-		if e.gen == gen {
+		if e.gen == c.gen.Load() {
 			c.lru.MoveToFront(el)
 			v := e.val // put may replace it once unlocked
 			c.mu.Unlock()
+			c.hits.Add(1)
 			return v, nil
 		}
 	}
+	c.misses.Add(1)
 	// In-flight calls are keyed by generation too: a call started before a
 	// write must not answer a request made after it.
 	fkey := key + "\x00" + uitoa(gen)

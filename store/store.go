@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -53,12 +54,17 @@ const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma
 
 // Store is the SQLite database of the dashboard. It is safe for concurrent use.
 type Store struct {
-	path string
-	w    *sql.DB // one connection, BEGIN IMMEDIATE
-	r    *sql.DB // query-only readers
-	now  func() time.Time
+	// imageWrites runs the writes of a few images (imageTx) one at a
+	// time: a write that overlapped another could not keep the cache.
+	imageWrites sync.Mutex
+	path        string
+	w           *sql.DB // one connection, BEGIN IMMEDIATE
+	r           *sql.DB // query-only readers
+	now         func() time.Time
 	// ftsDriveMax is defaultFTSDriveMax; tests lower it to cover both plans.
 	ftsDriveMax int
+	// sortedPageMax is defaultSortedPageMax; tests set -1 to walk always.
+	sortedPageMax int
 	// cache holds the totals and facets of recent queries, valid until the
 	// next write to the images.
 	cache *queryCache
@@ -109,7 +115,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 
-	s := &Store{path: path, w: w, r: r, now: time.Now, ftsDriveMax: defaultFTSDriveMax,
+	s := &Store{path: path, w: w, r: r, now: time.Now, ftsDriveMax: defaultFTSDriveMax, sortedPageMax: defaultSortedPageMax,
 		cache: newQueryCache(defaultCacheEntries), meta: newQueryCache(metaCacheEntries)}
 	if err := s.init(ctx); err != nil {
 		r.Close()

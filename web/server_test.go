@@ -318,7 +318,7 @@ func TestBodyLimit(t *testing.T) {
 		t.Errorf("chunked form over the limit = %d:\n%s", rec.Code, rec.Body.String())
 	}
 	// A small chunked form still passes the check with its _csrf field.
-	small := io.MultiReader(strings.NewReader("_csrf="+s.admin.CSRF+"&a=ok"))
+	small := io.MultiReader(strings.NewReader("_csrf=" + s.admin.CSRF + "&a=ok"))
 	if rec := s.do(t, http.MethodPost, "/form", small, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}); rec.Code != http.StatusOK || rec.Body.String() != "ok" {
 		t.Errorf("small chunked form = %d %q, want 200 ok", rec.Code, rec.Body.String())
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/metrics"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/tracker"
@@ -321,10 +322,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Tracker:  tr,
 		Ops:      st,
 	})
+	reg := metrics.NewRegistry()
+	registerCacheMetrics(reg, st)
 	e, err := web.New(web.Config{
 		SecureCookies:  cfg.secureCookies,
 		TrustedProxies: splitList(cfg.trustedProxies),
 	}, web.Deps{
+		Metrics:   reg,
 		Logger:    log.With("component", "http"),
 		Handlers:  h,
 		Sessions:  people.sessions,
@@ -480,4 +484,22 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
 	}
 	return nil
+}
+
+// registerCacheMetrics exports what the store's list cache did since start
+// (store.CacheStats), so an operator can tell a cold cache from a slow
+// disk: imagedash_list_cache_{hits,misses,kept,dropped,cleared}.
+func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
+	for _, m := range []struct {
+		name, help string
+		pick       func(store.CacheStats) uint64
+	}{
+		{"hits", "List cache: asks answered from the cache since start.", func(c store.CacheStats) uint64 { return c.Hits }},
+		{"misses", "List cache: asks computed (or waited for) since start.", func(c store.CacheStats) uint64 { return c.Misses }},
+		{"kept", "List cache: entries a write of a few images kept, since start.", func(c store.CacheStats) uint64 { return c.Kept }},
+		{"dropped", "List cache: entries a write of a few images dropped, since start.", func(c store.CacheStats) uint64 { return c.Dropped }},
+		{"cleared", "List cache: times every entry went stale at once (a sync that changed images, overlapping writes), since start.", func(c store.CacheStats) uint64 { return c.Cleared }},
+	} {
+		reg.GaugeFunc("imagedash_list_cache_"+m.name, m.help, func() float64 { return float64(m.pick(st.CacheStats())) })
+	}
 }

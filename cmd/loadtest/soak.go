@@ -156,6 +156,7 @@ type sampleRow struct {
 	at                    time.Duration // since the soak began
 	phase                 string
 	heap, rss, goroutines float64
+	cache                 [5]float64 // imagedash_list_cache_{hits,misses,kept,dropped,cleared}
 	inflight              int
 	load1                 float64
 	err                   string
@@ -293,12 +294,15 @@ func (s *soak) sample(ctx context.Context) {
 	defer t.Stop()
 	for {
 		row := sampleRow{at: time.Since(s.began), phase: s.phase.Load().(string), load1: loadAverage()[0]}
-		m, err := loadtest.ScrapeMetrics(ctx, s.app.url+"/metrics",
-			"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes")
+		names := append([]string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes"}, cacheMetrics[:]...)
+		m, err := loadtest.ScrapeMetrics(ctx, s.app.url+"/metrics", names...)
 		if err != nil {
 			row.err = err.Error()
 		}
 		row.heap, row.rss, row.goroutines = m["go_memstats_heap_inuse_bytes"], m["process_resident_memory_bytes"], m["go_goroutines"]
+		for i, name := range cacheMetrics {
+			row.cache[i] = m[name]
+		}
 		if s.keeper != nil {
 			row.inflight = s.keeper.InFlight()
 		}
@@ -314,6 +318,10 @@ func (s *soak) sample(ctx context.Context) {
 		}
 	}
 }
+
+// cacheMetrics are the app's list cache counters, in sampleRow.cache order.
+var cacheMetrics = [5]string{"imagedash_list_cache_hits", "imagedash_list_cache_misses",
+	"imagedash_list_cache_kept", "imagedash_list_cache_dropped", "imagedash_list_cache_cleared"}
 
 // loadAverage is /proc/loadavg's 1, 5 and 15 minute figures (zeros where
 // there is none).
@@ -387,6 +395,18 @@ func (s *soak) markdown(rep loadtest.UserReport) (string, error) {
 			fmt.Fprintf(&b, "- Operations in flight during the window (the header's count, every sample): min %d, median %d, max %d; "+
 				"the keeper started %d copies (%d failures%s), the users %d.\n",
 				inflight[0], inflight[len(inflight)/2], inflight[len(inflight)-1], started, failed, lastText(last), rep.Copies)
+		}
+	}
+	if len(measured) >= 2 {
+		first, last := measured[0].cache, measured[len(measured)-1].cache
+		var d [5]float64
+		for i := range d {
+			d[i] = last[i] - first[i]
+		}
+		if asks := d[0] + d[1]; asks > 0 {
+			fmt.Fprintf(&b, "- The list cache during the window (`imagedash_list_cache_*`): %.0f asks, %.1f%% answered from the cache; "+
+				"writes of a few images kept %.0f entries and dropped %.0f; everything went stale at once %.0f times.\n",
+				asks, 100*d[0]/asks, d[2], d[3], d[4])
 		}
 	}
 	var loads []float64
