@@ -574,11 +574,22 @@ func (q ImageQuery) pageSQL(plan textPlan, walk order, key *rowKey, n int) (stri
 
 // total is the number of rows of q, from the cache when no write happened
 // since it was last counted. Sort and cursors do not change it, so paging
-// and re-sorting never recount. It is summed from q's facet grid (read in
-// a read transaction of its own when not cached), which every status and
-// family filter over the same other filters shares.
+// and re-sorting never recount. Without text it is summed from q's facet
+// grid (read in a read transaction of its own when not cached), which
+// every status and family filter over the same other filters shares.
 func (s *Store) total(ctx context.Context, q ImageQuery) (int, error) {
 	v, err := s.cache.getTagged("T"+q.filterKey(), newTag(tagTotal, q), func() (any, int, error) {
+		if q.ftsText() != "" {
+			// A search is counted by FTS5 alone (countSQL), so its page
+			// need not wait for the facet grid, which the list asks for
+			// at the same time and which costs a visit of every match.
+			var n int
+			err := s.read(ctx, func(tx *sql.Tx) error {
+				query, args := q.countSQL()
+				return tx.QueryRowContext(ctx, query, args...).Scan(&n)
+			})
+			return n, 0, err
+		}
 		g, err := s.grid(ctx, q)
 		if err != nil {
 			return nil, 0, err
