@@ -675,8 +675,28 @@ func (s *Store) Facets(ctx context.Context, q ImageQuery) (Facets, error) {
 // grid is the facet grid of q's filters but its statuses and families,
 // from the cache or counted in a read transaction of its own. Never call
 // it while holding a reader connection (see images).
+//
+// The grid of several folders is the sum of each folder's grid, each
+// cached on its own: a person's "all my folders" and each of those folders
+// alone then count every row once between them, and one folder's grid is
+// read from the (folder, status, family) index alone.
 func (s *Store) grid(ctx context.Context, q ImageQuery) (*facetGrid, error) {
 	q.Statuses, q.Families = nil, nil
+	if folders := slices.Compact(slices.Sorted(slices.Values(q.FolderIDs))); len(folders) > 1 {
+		sum := &facetGrid{cells: map[facetCell]int{}}
+		for _, f := range folders {
+			one := q
+			one.FolderIDs = []string{f}
+			g, err := s.grid(ctx, one)
+			if err != nil {
+				return nil, err
+			}
+			for c, n := range g.cells {
+				sum.cells[c] += n
+			}
+		}
+		return sum, nil
+	}
 	v, err := s.cache.getTagged("G"+q.filterKey(), newTag(tagFacets, q), func() (any, int, error) {
 		var g *facetGrid
 		err := s.read(ctx, func(tx *sql.Tx) error {
