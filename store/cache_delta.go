@@ -168,7 +168,7 @@ func (d *cacheDelta) keep(e *cacheEntry) bool {
 	case tagTotal:
 		n := e.val.(int)
 		for i := range before {
-			n += b2n(after[i].matches(q)) - b2n(before[i].matches(q))
+			n += int(b2i(after[i].matches(q)) - b2i(before[i].matches(q)))
 		}
 		e.val = n
 		return true
@@ -204,13 +204,6 @@ func (d *cacheDelta) keep(e *cacheEntry) bool {
 		return true
 	}
 	return false
-}
-
-func b2n(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // docStates looks each ref up against each filter, in tx: the filters but
