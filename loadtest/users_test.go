@@ -80,7 +80,9 @@ func TestRunUsersAgainstTheDashboard(t *testing.T) {
 		Users:    3,
 		Username: "amir",
 		Password: webtest.Password,
-		Duration: time.Second,
+		// Two seconds: on a busy CI machine one second held ~45 actions,
+		// and once none of them was a detail page.
+		Duration: 2 * time.Second,
 		Warmup:   300 * time.Millisecond,
 		Think:    5 * time.Millisecond,
 		// Copies often enough to see each step of one in a short run.

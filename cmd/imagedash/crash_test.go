@@ -52,6 +52,10 @@ func TestCrashLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Process.Kill(); _ = sim.Wait() })
+	// The app dials the cloud once at start and gives up on a refused
+	// connection: wait until ycsim listens (slow to start on a busy CI
+	// machine, with other packages' tests running beside this one).
+	waitListening(t, simAddr)
 
 	var app *exec.Cmd
 	start := func() {
@@ -199,6 +203,23 @@ func TestCrashLoop(t *testing.T) {
 }
 
 // freeAddr is a loopback address with a port free a moment ago.
+// waitListening waits up to 30 s for addr to accept TCP connections.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening in 30 s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
