@@ -5,16 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/internal/asnobody"
 )
 
 // Storage faults: a database that cannot be written fails Open with a clear
@@ -129,7 +127,7 @@ func TestStorageFullWriteFailsWhole(t *testing.T) {
 // leaves the file as it was. As root, whom a chmod does not stop, the test
 // runs itself again as the user nobody (see asNobody).
 func TestReadOnlyOpen(t *testing.T) {
-	if !asNobody(t) {
+	if !asnobody.Here(t) {
 		return
 	}
 	ctx := context.Background()
@@ -206,61 +204,4 @@ func chmod(t *testing.T, path string, mode os.FileMode) {
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// nobody is the unprivileged user (and group) read-only tests run as when
-// the tests run as root.
-const nobody = 65534
-
-// asNobody reports whether the calling test should run its checks here:
-// true when this process is not root (permissions bind it). As root it runs
-// the test again in a child process as the user nobody (a copy of this test
-// binary in a world-readable directory, since go test's is private to
-// root), fails the test if the child fails, and returns false.
-func asNobody(t *testing.T) bool {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return true
-	}
-	base, err := os.MkdirTemp("", "imagedash-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	chmod(t, base, 0o1777) // the child's TMPDIR too
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(base, filepath.Base(exe))
-	if err := copyFile(exe, bin); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Dir = base
-	cmd.Env = append(os.Environ(), "TMPDIR="+base, "HOME="+base)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	out, err := cmd.CombinedOutput()
-	t.Logf("as uid %d (root is not stopped by file modes):\n%s", nobody, out)
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Fatalf("%s as uid %d: %v", t.Name(), nobody, err)
-	}
-	return false
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

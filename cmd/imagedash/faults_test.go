@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +30,7 @@ import (
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/internal/asnobody"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/tracker"
@@ -616,7 +616,7 @@ func faultIntegrity(t *testing.T, path string) {
 // error naming the path and saying it is read-only. As root, whom file
 // modes do not stop, the test runs itself as the user nobody.
 func TestReadOnlyDataStart(t *testing.T) {
-	if !faultAsNobody(t) {
+	if !asnobody.Here(t) {
 		return
 	}
 	tests := []struct {
@@ -696,63 +696,4 @@ func faultRunMain(t *testing.T, args ...string) (string, int) {
 	}
 	t.Fatalf("run main: %v", err)
 	return "", 0
-}
-
-// faultNobody is the unprivileged user (and group) the read-only tests run as
-// when the tests run as root.
-const faultNobody = 65534
-
-// faultAsNobody reports whether the calling test should run its checks here:
-// true when this process is not root (file modes bind it). As root it runs
-// the test again in a child process as the user nobody (a copy of this
-// test binary in a world-readable directory: go test's is private to
-// root), fails the test if the child fails, and returns false.
-func faultAsNobody(t *testing.T) bool {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return true
-	}
-	base, err := os.MkdirTemp("", "imagedash-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o1777); err != nil { // the child's TMPDIR too
-		t.Fatal(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(base, filepath.Base(exe))
-	if err := faultCopyExecutable(exe, bin); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Dir = base
-	cmd.Env = append(os.Environ(), "TMPDIR="+base, "HOME="+base)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: faultNobody, Gid: faultNobody}}
-	out, err := cmd.CombinedOutput()
-	t.Logf("as uid %d (root is not stopped by file modes):\n%s", faultNobody, out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("%s as uid %d: %v", t.Name(), faultNobody, err)
-	}
-	return false
-}
-
-func faultCopyExecutable(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
