@@ -304,7 +304,11 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 	s.imageWrites.Lock()
 	defer s.imageWrites.Unlock()
 	g, filters := s.cache.beginWrite(maxDeltaFilters, maxDeltaTextFilters)
-	var d *cacheDelta
+	var (
+		d       *cacheDelta
+		changes []memChange
+		memErr  error
+	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// A look-up that fails costs the cache, not the write: every
 		// entry then goes stale, as before this file.
@@ -312,6 +316,8 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 		if err := write(tx); err != nil {
 			return err
 		}
+		// Likewise a read-back that fails costs the in-memory index.
+		changes, memErr = s.memChanges(ctx, tx, refs)
 		if lookErr != nil {
 			return nil
 		}
@@ -321,8 +327,13 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		d = nil
+	case memErr != nil:
+		s.mem.drop()
+	default:
+		s.mem.apply(changes)
 	}
 	s.cache.endWrite(g, d)
 	return err

@@ -60,6 +60,7 @@ func TestSelectiveWritesKeepTheCacheRight(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ref.Close() })
+	ref.memOff = true // answers by SQL alone, the in-memory index of s checked against it
 
 	imgs := genImages(cloud.Compute, []string{"fa", "fb", "fc"}, 600)
 	for i := range imgs {
@@ -171,6 +172,35 @@ func TestSelectiveWritesKeepTheCacheRight(t *testing.T) {
 				t.Fatal(err)
 			}
 			live[i] = img
+		case r == 9 && rng.IntN(2) == 0: // a sync of a folder: one changed, one gone, one new, one moved in
+			folder := []string{"fa", "fb", "fc"}[rng.IntN(3)]
+			var listing, rest []cloud.Image
+			for _, img := range live {
+				if img.FolderID == folder {
+					listing = append(listing, img)
+				} else {
+					rest = append(rest, img)
+				}
+			}
+			listing[rng.IntN(len(listing))].Status = statuses[rng.IntN(len(statuses))]
+			gone := rng.IntN(len(listing))
+			listing = slices.Delete(listing, gone, gone+1)
+			n++
+			fresh := listing[0]
+			fresh.ID, fresh.Name = fmt.Sprintf("fd9syn%014d", n), fmt.Sprintf("synced-%d", n)
+			listing = append(listing, fresh)
+			if len(rest) > 0 {
+				j := rng.IntN(len(rest))
+				moved := rest[j]
+				moved.FolderID = folder
+				rest = slices.Delete(rest, j, j+1)
+				listing = append(listing, moved)
+			}
+			what = "sync of " + folder
+			if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, folder, listing, genEpoch); err != nil {
+				t.Fatal(err)
+			}
+			live = append(rest, listing...)
 		default: // a delete
 			i := rng.IntN(len(live))
 			img := live[i]

@@ -373,6 +373,14 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		rows = append(rows, r)
 	}
 
+	// Held until the in-memory index has the change (images_mem.go).
+	s.imageWrites.Lock()
+	defer s.imageWrites.Unlock()
+	var (
+		memRefs []imageRef
+		changed []memChange
+		memErr  error
+	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ch = Changes{}
 		have, err := folderRows(ctx, tx, svc, folderID)
@@ -447,8 +455,27 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 				return fmt.Errorf("write image %q: %w", r.img.ID, err)
 			}
 		}
+		memRefs = memRefs[:0]
+		for _, c := range changes {
+			id := c.id
+			if c.row != nil {
+				id = c.row.img.ID
+			}
+			memRefs = append(memRefs, imageRef{svc, id})
+		}
+		for _, r := range added {
+			memRefs = append(memRefs, imageRef{svc, r.img.ID})
+		}
+		changed, memErr = s.memChanges(ctx, tx, memRefs)
 		return nil
 	})
+	switch {
+	case err != nil:
+	case memErr != nil:
+		s.mem.drop()
+	default:
+		s.mem.apply(changed)
+	}
 	// A sync that changed nothing (the usual case) keeps the cached counts.
 	if err != nil || ch.Added+ch.Updated+ch.Removed > 0 {
 		s.cache.invalidate()

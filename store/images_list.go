@@ -462,6 +462,7 @@ func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit 
 		return ImagePage{}, fmt.Errorf("count: %w", err)
 	}
 	page.Total = total
+	s.memReady(ctx)            // loaded, when it must be, before taking a reader
 	snap := s.cache.gen.Load() // before the page's snapshot: see matchList
 	err = s.read(ctx, func(tx *sql.Tx) error {
 		rows, more, behind, err := s.listPage(ctx, tx, snap, q, col, walk, key, limit, total, warm)
@@ -504,6 +505,19 @@ func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit 
 // from q's match list when it has one (see useMatchList), else by SQL.
 // errListStale when the list no longer fits the rows.
 func (s *Store) listPage(ctx context.Context, tx *sql.Tx, snap uint64, q ImageQuery, col sortColumn, walk order, key *rowKey, limit, total int, warm bool) ([]cloud.Image, bool, bool, error) {
+	if total == 0 {
+		return nil, false, false, nil // nothing matches: nothing to read
+	}
+	if docs, fps, behind, ok, err := s.memPage(ctx, tx, snap, q, walk, key, limit+1); err != nil {
+		return nil, false, false, err
+	} else if ok {
+		more := len(docs) > limit
+		if more {
+			docs, fps = docs[:limit], fps[:limit]
+		}
+		rows, err := rowsOfDocs(ctx, tx, docs, fps)
+		return rows, more, behind, err
+	}
 	if s.useMatchList(q, total, warm) {
 		l, err := s.matchList(ctx, tx, snap, q, col)
 		if err != nil {
@@ -579,10 +593,11 @@ func (q ImageQuery) pageSQL(plan textPlan, walk order, key *rowKey, n int) (stri
 // every status and family filter over the same other filters shares.
 func (s *Store) total(ctx context.Context, q ImageQuery) (int, error) {
 	v, err := s.cache.getTagged("T"+q.filterKey(), newTag(tagTotal, q), func() (any, int, error) {
-		if q.ftsText() != "" {
-			// A search is counted by FTS5 alone (countSQL), so its page
-			// need not wait for the facet grid, which the list asks for
-			// at the same time and which costs a visit of every match.
+		if q.ftsText() != "" && !s.memReady(ctx) {
+			// Without the in-memory index a search is counted by FTS5
+			// alone (countSQL), so its page need not wait for the facet
+			// grid, which the list asks for at the same time and which
+			// costs a visit of every match in SQL.
 			var n int
 			err := s.read(ctx, func(tx *sql.Tx) error {
 				query, args := q.countSQL()
@@ -698,6 +713,9 @@ func (s *Store) grid(ctx context.Context, q ImageQuery) (*facetGrid, error) {
 		return sum, nil
 	}
 	v, err := s.cache.getTagged("G"+q.filterKey(), newTag(tagFacets, q), func() (any, int, error) {
+		if g, ok, err := s.memGrid(ctx, q); ok || err != nil {
+			return g, 0, err
+		}
 		var g *facetGrid
 		err := s.read(ctx, func(tx *sql.Tx) error {
 			var err error

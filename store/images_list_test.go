@@ -80,9 +80,12 @@ func TestImagesFilters(t *testing.T) {
 	for _, plan := range []struct {
 		name     string
 		driveMax int
-		listMax  int // matchListMax: 0 pages text by SQL
-	}{{"fts-driven", defaultFTSDriveMax, 0}, {"index-driven", -1, 0}, {"match-list", defaultFTSDriveMax, defaultMatchListMax}} {
-		s.ftsDriveMax, s.cache.matchListMax = plan.driveMax, plan.listMax
+		listMax  int  // matchListMax: 0 pages text by SQL
+		mem      bool // queries without text from the in-memory index
+	}{{"fts-driven", defaultFTSDriveMax, 0, false}, {"index-driven", -1, 0, false},
+		{"match-list", defaultFTSDriveMax, defaultMatchListMax, false}, {"in-memory", defaultFTSDriveMax, 0, true}} {
+		s.ftsDriveMax, s.cache.matchListMax, s.memOff = plan.driveMax, plan.listMax, !plan.mem
+		s.cache.invalidate() // the totals and grids of the other plans
 		for _, tt := range tests {
 			t.Run(plan.name+"/"+tt.name, func(t *testing.T) {
 				q := tt.q
@@ -257,23 +260,28 @@ func TestImagesKeysetPaging(t *testing.T) {
 			if listMax > 0 {
 				name += ", match list"
 			}
-			// Without text: walking the sort index, and sorting the matches.
-			for _, sortedMax := range []int{-1, 1 << 30} {
-				if sortedMax > 0 && (tt.q.Text != "" || listMax > 0) {
+			// Without text: walking the sort index and sorting the
+			// matches; with or without: the in-memory index (sortedMax 0).
+			for _, sortedMax := range []int{-1, 1 << 30, 0} {
+				if sortedMax > 0 && (tt.q.Text != "" || listMax > 0) || sortedMax == 0 && listMax > 0 {
 					continue
 				}
 				name := name
-				if sortedMax > 0 {
+				switch sortedMax {
+				case 0:
+					name += ", in memory"
+				case 1 << 30:
 					name += ", sorted"
 				}
 				t.Run(name, func(t *testing.T) {
 					s.ftsDriveMax, s.cache.matchListMax, s.sortedPageMax = tt.driveMax, listMax, sortedMax
+					s.memOff = sortedMax != 0
 					s.cache.maxPages = 0 // every plan reads its own pages
 					keysetPaging(t, s, imgs, tt.q)
 				})
 			}
 		}
-		s.sortedPageMax = defaultSortedPageMax
+		s.sortedPageMax, s.memOff = defaultSortedPageMax, false
 		// And with the page cache: the second walk forwards reads the
 		// cached pages of the first.
 		t.Run(tt.name+", page cache", func(t *testing.T) {

@@ -122,23 +122,33 @@ func (l *matchList) page(ctx context.Context, tx *sql.Tx, q ImageQuery, walk ord
 	if p >= end {
 		return nil, more, behind, nil
 	}
-	docs := make([]int64, 0, end-p)
+	docs, fps := make([]int64, 0, end-p), make([]int64, 0, end-p)
 	for j := p; j < end; j++ {
-		docs = append(docs, l.docs[at(j)])
+		docs, fps = append(docs, l.docs[at(j)]), append(fps, l.fps[at(j)])
+	}
+	rows, err = rowsOfDocs(ctx, tx, docs, fps)
+	return rows, more, behind, err
+}
+
+// rowsOfDocs reads the images of docs, in that order, each checked against
+// its fingerprint in fps: errListStale when one changed or is gone.
+func rowsOfDocs(ctx context.Context, tx *sql.Tx, docs, fps []int64) ([]cloud.Image, error) {
+	if len(docs) == 0 {
+		return nil, nil
 	}
 	byDoc, err := imagesByDoc(ctx, tx, docs)
 	if err != nil {
-		return nil, false, false, err
+		return nil, err
 	}
-	rows = make([]cloud.Image, 0, len(docs))
-	for j := p; j < end; j++ {
-		r, ok := byDoc[l.docs[at(j)]]
-		if !ok || r.fp != l.fps[at(j)] {
-			return nil, false, false, errListStale
+	rows := make([]cloud.Image, 0, len(docs))
+	for j, doc := range docs {
+		r, ok := byDoc[doc]
+		if !ok || r.fp != fps[j] {
+			return nil, errListStale
 		}
 		rows = append(rows, r.img)
 	}
-	return rows, more, behind, nil
+	return rows, nil
 }
 
 // search is the index in l of the first row whose key is greater than k

@@ -93,7 +93,8 @@ var listBenchQueries = []struct {
 
 // BenchmarkListPartial measures the two store calls of the list partial,
 // Images (50 rows and the exact total) and Facets, on 100 000 images:
-// cold (the cache invalidated before each call, as after a write), cached
+// cold (the cache invalidated before each call, as after a write; cold-sql
+// the same without the in-memory index), cached
 // (totals, facets and match lists cached, the page itself read: a page
 // asked for the first time between two syncs) and, for Images, page (the
 // same page asked again between two syncs: the steady state).
@@ -105,13 +106,15 @@ func BenchmarkListPartial(b *testing.B) {
 	for _, bc := range listBenchQueries {
 		q := bc.q
 		q.Service, q.Limit = cloud.Compute, 50
-		for _, mode := range []string{"cold", "cached", "page"} {
-			cached := mode != "cold"
+		for _, mode := range []string{"cold", "cold-sql", "cached", "page"} {
+			cached := mode != "cold" && mode != "cold-sql"
 			b.Run("Images/"+mode+"/"+bc.name, func(b *testing.B) {
 				if mode != "page" {
 					s.cache.maxPages = 0
 					defer func() { s.cache.maxPages = defaultPages }()
 				}
+				s.memOff = mode == "cold-sql" // without the in-memory index
+				defer func() { s.memOff = false }()
 				var p ImagePage
 				for b.Loop() {
 					if !cached {
@@ -131,6 +134,8 @@ func BenchmarkListPartial(b *testing.B) {
 				continue // Facets have no pages
 			}
 			b.Run("Facets/"+mode+"/"+bc.name, func(b *testing.B) {
+				s.memOff = mode == "cold-sql"
+				defer func() { s.memOff = false }()
 				for b.Loop() {
 					if !cached {
 						s.cache.invalidate()

@@ -57,10 +57,15 @@ type Store struct {
 	// imageWrites runs the writes of a few images (imageTx) one at a
 	// time: a write that overlapped another could not keep the cache.
 	imageWrites sync.Mutex
-	path        string
-	w           *sql.DB // one connection, BEGIN IMMEDIATE
-	r           *sql.DB // query-only readers
-	now         func() time.Time
+	// mem is the in-memory index lists are answered from (images_mem.go);
+	// memOff keeps them on SQL (tests of the query plans, and the
+	// reference store of the cache's tests).
+	mem    memIndex
+	memOff bool
+	path   string
+	w      *sql.DB // one connection, BEGIN IMMEDIATE
+	r      *sql.DB // query-only readers
+	now    func() time.Time
 	// ftsDriveMax is defaultFTSDriveMax; tests lower it to cover both plans.
 	ftsDriveMax int
 	// sortedPageMax is defaultSortedPageMax; tests set -1 to walk always.
