@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -498,29 +499,29 @@ func (x *memIndex) compare(col sortColumn, a, b *memRow) int {
 	if c := x.compareValue(col, a, b); c != 0 {
 		return c
 	}
-	return cmpString(a.id, b.id)
+	return strings.Compare(a.id, b.id)
 }
 
 func (x *memIndex) compareValue(col sortColumn, a, b *memRow) int {
 	switch col.name {
 	case "name":
-		return cmpString(a.name, b.name)
+		return strings.Compare(a.name, b.name)
 	case "family":
-		return cmpString(x.strs[a.family], x.strs[b.family])
+		return strings.Compare(x.strs[a.family], x.strs[b.family])
 	case "status":
-		return cmpString(x.strs[a.status], x.strs[b.status])
+		return strings.Compare(x.strs[a.status], x.strs[b.status])
 	case "os":
-		return cmpString(x.strs[a.os], x.strs[b.os])
+		return strings.Compare(x.strs[a.os], x.strs[b.os])
 	case "checksum":
-		return cmpString(a.checksum, b.checksum)
+		return strings.Compare(a.checksum, b.checksum)
 	case "size":
-		return cmpInt(a.size, b.size)
+		return cmp.Compare(a.size, b.size)
 	case "storage_size":
-		return cmpInt(a.storage, b.storage)
+		return cmp.Compare(a.storage, b.storage)
 	case "min_disk_size":
-		return cmpInt(a.minDisk, b.minDisk)
+		return cmp.Compare(a.minDisk, b.minDisk)
 	case "created_at":
-		return cmpInt(a.created, b.created)
+		return cmp.Compare(a.created, b.created)
 	}
 	return 0 // id
 }
@@ -547,30 +548,18 @@ func (x *memIndex) compareKey(col sortColumn, r *memRow, k rowKey, kr *memRow) i
 	var c int
 	switch col.name {
 	case "family":
-		c = cmpString(x.strs[r.family], k.value.(string))
+		c = strings.Compare(x.strs[r.family], k.value.(string))
 	case "status":
-		c = cmpString(x.strs[r.status], k.value.(string))
+		c = strings.Compare(x.strs[r.status], k.value.(string))
 	case "os":
-		c = cmpString(x.strs[r.os], k.value.(string))
+		c = strings.Compare(x.strs[r.os], k.value.(string))
 	default:
 		c = x.compareValue(col, r, kr)
 	}
 	if c != 0 {
 		return c
 	}
-	return cmpString(r.id, k.id)
-}
-
-func cmpString(a, b string) int { return strings.Compare(a, b) }
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return strings.Compare(r.id, k.id)
 }
 
 // memPage is the docs and fingerprints of up to n rows of q after key
