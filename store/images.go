@@ -24,6 +24,7 @@ type Changes struct {
 	Updated   int // present before, with some field changed
 	Removed   int // in the cache, missing from the listing
 	Unchanged int // present before and equal: not written
+	Newer     int // written after the listing began (by an operation's outcome): left as it is
 }
 
 // imageCols are the columns scanImage reads, in its order, for the alias i.
@@ -342,6 +343,11 @@ func checkImage(img cloud.Image) error {
 // that did not change are not written. An image whose Service or FolderID
 // is empty is taken as svc's and folderID's; one of another service or
 // folder is an ErrInvalid. When an id occurs twice the last one wins.
+//
+// A row written after at (UpsertImage, when an operation the dashboard
+// started reports its image) is newer than the listing and is left alone:
+// otherwise a copy started while a sync was listing would vanish from the
+// cache, or its READY turn back to CREATING, until the next sync.
 func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, folderID string, imgs []cloud.Image, at time.Time) (Changes, error) {
 	var ch Changes
 	if !svc.Valid() || folderID == "" {
@@ -404,6 +410,8 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 			switch {
 			case !ok:
 				added = append(added, r)
+			case old.syncedAt > ms(at):
+				ch.Newer++
 			case old.fingerprint == r.fingerprint:
 				ch.Unchanged++
 			default:
@@ -412,6 +420,10 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 			}
 		}
 		for id, old := range have {
+			if old.syncedAt > ms(at) {
+				ch.Newer++
+				continue
+			}
 			ch.Removed++
 			changes = append(changes, change{doc: old.doc, id: id})
 		}
@@ -424,8 +436,13 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		if len(moved) > 0 {
 			fresh := added[:0]
 			for _, r := range added {
-				if doc, ok := moved[r.img.ID]; ok {
-					changes = append(changes, change{doc: doc, row: r})
+				if old, ok := moved[r.img.ID]; ok {
+					if old.syncedAt > ms(at) {
+						ch.Added--
+						ch.Newer++
+						continue
+					}
+					changes = append(changes, change{doc: old.doc, row: r})
 					continue
 				}
 				fresh = append(fresh, r)
@@ -490,12 +507,13 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 type cachedRow struct {
 	doc         int64
 	fingerprint int64
+	syncedAt    int64 // ms
 }
 
 // folderRows maps the ids of a folder's cached images to their rows.
 func folderRows(ctx context.Context, tx *sql.Tx, svc cloud.Service, folderID string) (map[string]cachedRow, error) {
 	rows, err := tx.QueryContext(ctx,
-		`SELECT id, doc, fingerprint FROM images WHERE service = ? AND folder_id = ?`, string(svc), folderID)
+		`SELECT id, doc, fingerprint, synced_at FROM images WHERE service = ? AND folder_id = ?`, string(svc), folderID)
 	if err != nil {
 		return nil, err
 	}
@@ -506,7 +524,7 @@ func folderRows(ctx context.Context, tx *sql.Tx, svc cloud.Service, folderID str
 			id string
 			r  cachedRow
 		)
-		if err := rows.Scan(&id, &r.doc, &r.fingerprint); err != nil {
+		if err := rows.Scan(&id, &r.doc, &r.fingerprint, &r.syncedAt); err != nil {
 			return nil, err
 		}
 		m[id] = r
@@ -515,8 +533,8 @@ func folderRows(ctx context.Context, tx *sql.Tx, svc cloud.Service, folderID str
 }
 
 // cachedDocs maps the ids of rows that are cached (in any folder of svc)
-// to their docs, in one statement.
-func cachedDocs(ctx context.Context, tx *sql.Tx, svc cloud.Service, rows []*imageRow) (map[string]int64, error) {
+// to their rows, in one statement.
+func cachedDocs(ctx context.Context, tx *sql.Tx, svc cloud.Service, rows []*imageRow) (map[string]cachedRow, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -529,22 +547,22 @@ func cachedDocs(ctx context.Context, tx *sql.Tx, svc cloud.Service, rows []*imag
 		return nil, err
 	}
 	// CROSS JOIN keeps json_each outside: parsed once, one look-up an id.
-	res, err := tx.QueryContext(ctx, `SELECT i.id, i.doc FROM json_each(?) j
+	res, err := tx.QueryContext(ctx, `SELECT i.id, i.doc, i.fingerprint, i.synced_at FROM json_each(?) j
 CROSS JOIN images i ON i.service = ? AND i.id = j.value`, string(b), string(svc))
 	if err != nil {
 		return nil, err
 	}
 	defer res.Close()
-	m := make(map[string]int64)
+	m := make(map[string]cachedRow)
 	for res.Next() {
 		var (
-			id  string
-			doc int64
+			id string
+			r  cachedRow
 		)
-		if err := res.Scan(&id, &doc); err != nil {
+		if err := res.Scan(&id, &r.doc, &r.fingerprint, &r.syncedAt); err != nil {
 			return nil, err
 		}
-		m[id] = doc
+		m[id] = r
 	}
 	return m, res.Err()
 }

@@ -339,6 +339,7 @@ func TestUpsertAndDeleteImage(t *testing.T) {
 func TestUpsertThenReplaceSeesNoChange(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
+	s.now = func() time.Time { return day(7, 1) } // before the listing
 	imgs := genImages(cloud.Compute, []string{"f"}, 5)
 	for _, img := range imgs {
 		if err := s.UpsertImage(ctx, img); err != nil {
@@ -351,6 +352,65 @@ func TestUpsertThenReplaceSeesNoChange(t *testing.T) {
 	}
 	if want := (Changes{Unchanged: 5}); got != want {
 		t.Errorf("changes = %+v, want %+v", got, want)
+	}
+}
+
+// A sync lists a folder, and meanwhile an operation the dashboard started
+// reports its image (UpsertImage). The listing is older than that row: the
+// sync must neither remove it (a copy would vanish until the next sync)
+// nor put the listing's older state back over it, in this folder or when
+// the listing has it in another.
+func TestReplaceFolderImagesKeepsNewerRows(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	listedAt := day(8, 1)
+	old := genImages(cloud.Compute, []string{"f"}, 3)
+	if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", old, day(7, 1)); err != nil {
+		t.Fatal(err)
+	}
+	// Written after the listing began: a new copy, a copy that became
+	// READY, and an image the tracker saw moved to another folder.
+	s.now = func() time.Time { return listedAt.Add(time.Second) }
+	copied := cloud.Image{Service: cloud.Compute, ID: "fd8copy", FolderID: "f", Name: "copy", Status: "CREATING", CreatedAt: listedAt}
+	ready := old[1]
+	ready.Status = "READY"
+	ready.Name = "now-ready"
+	moved := old[2]
+	moved.FolderID = "g"
+	for _, img := range []cloud.Image{copied, ready, moved} {
+		if err := s.UpsertImage(ctx, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale := old[1]
+	stale.Status = "CREATING"
+	got, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", []cloud.Image{old[0], stale, old[2]}, listedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Changes{Unchanged: 1, Newer: 3}); got != want {
+		t.Errorf("changes = %+v, want %+v", got, want)
+	}
+	for _, want := range []cloud.Image{copied, ready, moved} {
+		img, err := s.Image(ctx, cloud.Compute, want.ID)
+		if err != nil {
+			t.Fatalf("%s after the sync: %v", want.ID, err)
+		}
+		if img.FolderID != want.FolderID || img.Status != want.Status || img.Name != want.Name {
+			t.Errorf("%s after the sync: folder %s, status %s, name %s; want %s, %s, %s",
+				want.ID, img.FolderID, img.Status, img.Name, want.FolderID, want.Status, want.Name)
+		}
+	}
+	// The next sync lists after the writes and has the last word.
+	got, err = s.ReplaceFolderImages(ctx, cloud.Compute, "f", old[:1], listedAt.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Changes{Unchanged: 1, Removed: 2}); got != want {
+		t.Errorf("next sync: changes = %+v, want %+v", got, want)
+	}
+	if _, err := s.Image(ctx, cloud.Compute, copied.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("copy after the next sync: got %v, want ErrNotFound", err)
 	}
 }
 
