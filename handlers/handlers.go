@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/imagedash/imagedash/auth"
@@ -88,11 +87,6 @@ type Handlers struct {
 	tracker  Tracker
 	ops      OpsStore
 
-	// anyOpen's memo: whether an operation was open at generation openGen.
-	openMu       sync.Mutex
-	openGen      uint64
-	openAny      bool
-	openKnown    bool
 	auditor      Auditor
 	cloudTimeout time.Duration
 	now          func() time.Time

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"time"
@@ -16,6 +17,9 @@ import (
 //   - go_memstats_heap_inuse_bytes, go_memstats_heap_alloc_bytes,
 //     go_memstats_sys_bytes: from runtime.ReadMemStats, read at most once
 //     a second however many gauges a scrape writes;
+//   - go_gc_heap_live_bytes: the heap the last GC found live (runtime/metrics
+//     /gc/heap/live:bytes). Heap in use swings with the GC cycle by up to
+//     GOGC; the live heap does not, so it is what shows a leak;
 //   - process_resident_memory_bytes: the resident set from /proc/self/statm,
 //     on systems that have it (not registered elsewhere).
 func RegisterProcess(r *Registry) {
@@ -26,6 +30,7 @@ func RegisterProcess(r *Registry) {
 		func() float64 { return float64(m.read().HeapAlloc) })
 	r.GaugeFunc("go_memstats_sys_bytes", "Number of bytes obtained from the system.",
 		func() float64 { return float64(m.read().Sys) })
+	r.GaugeFunc("go_gc_heap_live_bytes", "Heap memory occupied by live objects that were marked by the previous GC.", liveHeap)
 	if _, ok := residentBytes(); ok {
 		r.GaugeFunc("process_resident_memory_bytes", "Resident memory size in bytes.",
 			func() float64 { n, _ := residentBytes(); return float64(n) })
@@ -48,6 +53,16 @@ func (m *memStats) read() *runtime.MemStats {
 		m.at = time.Now()
 	}
 	return &m.last
+}
+
+// liveHeap reads /gc/heap/live:bytes; cheap, it does not stop the world.
+func liveHeap() float64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0 // a runtime without it
+	}
+	return float64(s[0].Value.Uint64())
 }
 
 // residentBytes is the resident set size from /proc/self/statm (its

@@ -10,6 +10,7 @@ import (
 func TestRegisterProcess(t *testing.T) {
 	reg := NewRegistry()
 	RegisterProcess(reg)
+	runtime.GC() // the live heap is what the last GC found
 	var b strings.Builder
 	if err := reg.WriteText(&b); err != nil {
 		t.Fatal(err)
@@ -26,7 +27,7 @@ func TestRegisterProcess(t *testing.T) {
 		}
 		got[name] = v
 	}
-	want := []string{"go_memstats_heap_inuse_bytes", "go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes"}
+	want := []string{"go_memstats_heap_inuse_bytes", "go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes", "go_gc_heap_live_bytes"}
 	if runtime.GOOS == "linux" {
 		want = append(want, "process_resident_memory_bytes")
 	}

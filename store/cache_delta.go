@@ -106,6 +106,8 @@ func (c *queryCache) beginWrite(max, maxText int) (uint64, map[string]ImageQuery
 	defer c.mu.Unlock()
 	g := c.gen.Load()
 	c.gen.Store(g + 1)
+	c.writes++
+	c.prev, c.prevOK = g, c.writes == 1
 	filters := map[string]ImageQuery{}
 	texts := 0
 	for el := c.lru.Front(); el != nil && len(filters) < max; el = el.Next() {
@@ -127,6 +129,15 @@ func (c *queryCache) beginWrite(max, maxText int) (uint64, map[string]ImageQuery
 	return g, filters
 }
 
+// committing ends the serving of the entries of before the write (see
+// queryCache.prev): called in the write's transaction after its last
+// change, before the commit makes it visible.
+func (c *queryCache) committing() {
+	c.mu.Lock()
+	c.prevOK = false
+	c.mu.Unlock()
+}
+
 // endWrite ends the write begun at generation g: with d, the entries of
 // g it can vouch for move to g+2 (changed as d says) and the others are
 // dropped; with d nil (the write failed, or could not look), or when
@@ -134,6 +145,8 @@ func (c *queryCache) beginWrite(max, maxText int) (uint64, map[string]ImageQuery
 func (c *queryCache) endWrite(g uint64, d *cacheDelta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.writes--
+	c.prevOK = false
 	if d == nil || c.gen.Load() != g+1 {
 		c.gen.Add(1)
 		c.cleared.Add(1)
@@ -305,9 +318,10 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 	defer s.imageWrites.Unlock()
 	g, filters := s.cache.beginWrite(maxDeltaFilters, maxDeltaTextFilters)
 	var (
-		d       *cacheDelta
-		changes []memChange
-		memErr  error
+		d        *cacheDelta
+		changes  []memChange
+		memErr   error
+		caughtUp = func() {}
 	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// A look-up that fails costs the cache, not the write: every
@@ -318,6 +332,8 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 		}
 		// Likewise a read-back that fails costs the in-memory index.
 		changes, memErr = s.memChanges(ctx, tx, refs)
+		caughtUp = s.mem.unsettle() // until the index has changes
+		s.cache.committing()
 		if lookErr != nil {
 			return nil
 		}
@@ -335,6 +351,7 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 	default:
 		s.mem.apply(changes)
 	}
+	caughtUp()
 	s.cache.endWrite(g, d)
 	return err
 }

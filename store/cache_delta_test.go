@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -308,6 +309,52 @@ func TestOverlappingWritesMakeEverythingStale(t *testing.T) {
 	}
 }
 
+// Until a write of a few images commits, the entries of before it are
+// exact and served; from its commit until it ends, none are; after it,
+// those it vouched for. Overlapping writes serve none.
+func TestEntriesServedUntilTheWriteCommits(t *testing.T) {
+	c := newQueryCache(16)
+	tag := &cacheTag{kind: tagTotal, filter: "f", q: ImageQuery{Service: cloud.Compute}}
+	computed := 0
+	ask := func(key string) int {
+		t.Helper()
+		v, err := c.getTagged(key, tag, func() (any, int, error) { computed++; return 100 + computed, 0, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(int)
+	}
+	first := ask("T")
+	g, _ := c.beginWrite(8, 8)
+	if got := ask("T"); got != first || computed != 1 || !c.has("T") {
+		t.Errorf("before the commit: got %d after %d computations, want the entry %d", got, computed, first)
+	}
+	c.committing()
+	if c.has("T") {
+		t.Error("after the commit the entry of before the write is still served")
+	}
+	empty := &cacheDelta{before: map[string][]docState{"f": nil}, after: map[string][]docState{"f": nil}}
+	c.endWrite(g, empty)
+	if got := ask("T"); got != first || computed != 1 {
+		t.Errorf("after the write: got %d after %d computations, want the entry it kept, %d", got, computed, first)
+	}
+
+	g, _ = c.beginWrite(8, 8)
+	c.committing()
+	if ask("T"); computed != 2 {
+		t.Errorf("between a commit and the end of its write: %d computations, want a second", computed)
+	}
+	c.endWrite(g, empty)
+
+	g1, _ := c.beginWrite(8, 8)
+	g2, _ := c.beginWrite(8, 8)
+	if c.has("T") {
+		t.Error("during overlapping writes an entry of before them is served")
+	}
+	c.endWrite(g1, empty)
+	c.endWrite(g2, empty)
+}
+
 // TestFacetGridShared: the facet grid is kept under the filters other
 // than status and family, so trying statuses and families one after
 // another counts it once, and each answer is still exact.
@@ -327,5 +374,53 @@ func TestFacetGridShared(t *testing.T) {
 	}
 	if n := s.cache.len(); n > 10 {
 		t.Errorf("%d cache entries for three filters of one folder", n)
+	}
+}
+
+// A list asked while a write's transaction is open is answered from the
+// cache, as it was before the write began (the soak's crowd of lists
+// after each copy).
+func TestListsAnsweredFromTheCacheDuringAWrite(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	imgs := genImages(cloud.Compute, []string{"f"}, 50)
+	if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", imgs, day(8, 1)); err != nil {
+		t.Fatal(err)
+	}
+	q := ImageQuery{Service: cloud.Compute, Limit: 10}
+	before, err := s.Images(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := imgs[0]
+	renamed.Name = "renamed"
+	var during ImagePage
+	var hits uint64
+	err = s.imageTx(ctx, []imageRef{{cloud.Compute, renamed.ID}}, func(tx *sql.Tx) error {
+		hits = s.CacheStats().Hits
+		var err error
+		if during, err = s.Images(ctx, q); err != nil {
+			return err
+		}
+		hits = s.CacheStats().Hits - hits
+		w, err := newImageWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		doc, ok, err := w.doc(renamed.Service, renamed.ID)
+		if err != nil {
+			return err
+		}
+		return w.put(newImageRow(renamed), s.now(), doc, ok)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits != 1 || !reflect.DeepEqual(ids(during.Images), ids(before.Images)) {
+		t.Errorf("during the write: %d hits, rows %v; want the cached page %v", hits, ids(during.Images), ids(before.Images))
+	}
+	if img, err := s.Image(ctx, cloud.Compute, renamed.ID); err != nil || img.Name != "renamed" {
+		t.Errorf("after the write: %+v, %v", img, err)
 	}
 }

@@ -383,9 +383,10 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 	s.imageWrites.Lock()
 	defer s.imageWrites.Unlock()
 	var (
-		memRefs []imageRef
-		changed []memChange
-		memErr  error
+		memRefs  []imageRef
+		changed  []memChange
+		memErr   error
+		caughtUp = func() {}
 	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ch = Changes{}
@@ -484,6 +485,7 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 			memRefs = append(memRefs, imageRef{svc, r.img.ID})
 		}
 		changed, memErr = s.memChanges(ctx, tx, memRefs)
+		caughtUp = s.mem.unsettle() // until the index has changed
 		return nil
 	})
 	switch {
@@ -493,6 +495,7 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 	default:
 		s.mem.apply(changed)
 	}
+	caughtUp()
 	// A sync that changed nothing (the usual case) keeps the cached counts.
 	if err != nil || ch.Added+ch.Updated+ch.Removed > 0 {
 		s.cache.invalidate()

@@ -462,11 +462,44 @@ func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit 
 		return ImagePage{}, fmt.Errorf("count: %w", err)
 	}
 	page.Total = total
-	s.memReady(ctx)            // loaded, when it must be, before taking a reader
+	s.memReady(ctx) // loaded, when it must be, before taking a reader
+	for attempt := 1; ; attempt++ {
+		err = s.readPage(ctx, q, col, walk, key, limit, total, warm, attempt, &page, cursorOf)
+		if !errors.Is(err, errMemStale) {
+			break
+		}
+		// A write committed and its rows are not in the index yet (or
+		// the other way round): once it has them, read again.
+		s.pageStats.memRetries.Add(1)
+		s.mem.settled()
+	}
+	if err != nil {
+		return ImagePage{}, err
+	}
+	return page, nil
+}
+
+// memPageAttempts is how many times a page is read with the in-memory
+// index before a disagreement with SQLite sends it down the SQL path.
+const memPageAttempts = 3
+
+// errMemStale: a page's rows read from SQLite disagree with the index.
+var errMemStale = errors.New("in-memory index is behind the database")
+
+// readPage is one attempt of images at reading the page into page:
+// errMemStale when the index disagreed with the rows and attempts remain.
+func (s *Store) readPage(ctx context.Context, q ImageQuery, col sortColumn, walk order, key *rowKey, limit, total int, warm bool,
+	attempt int, page *ImagePage, cursorOf func(cloud.Image) string) error {
 	snap := s.cache.gen.Load() // before the page's snapshot: see matchList
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	return s.read(ctx, func(tx *sql.Tx) error {
 		rows, more, behind, err := s.listPage(ctx, tx, snap, q, col, walk, key, limit, total, warm)
-		if errors.Is(err, errListStale) {
+		if errors.Is(err, errMemStale) && attempt < memPageAttempts {
+			return err
+		}
+		if errors.Is(err, errMemStale) {
+			s.pageStats.sql.Add(1) // (a stale match list counted already)
+		}
+		if errors.Is(err, errListStale) || errors.Is(err, errMemStale) {
 			rows, more, behind, err = s.sqlPage(ctx, tx, q, walk, key, limit, total)
 		}
 		if err != nil {
@@ -494,10 +527,6 @@ func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit 
 		page.Images, page.Prev, page.Next = rows, ahead, back
 		return nil
 	})
-	if err != nil {
-		return ImagePage{}, err
-	}
-	return page, nil
 }
 
 // listPage is up to limit rows of q after key (when not nil) in the walk
@@ -516,8 +545,15 @@ func (s *Store) listPage(ctx context.Context, tx *sql.Tx, snap uint64, q ImageQu
 			docs, fps = docs[:limit], fps[:limit]
 		}
 		rows, err := rowsOfDocs(ctx, tx, docs, fps)
+		if errors.Is(err, errListStale) {
+			return nil, false, false, errMemStale
+		}
+		if err == nil {
+			s.pageStats.memory.Add(1)
+		}
 		return rows, more, behind, err
 	}
+	s.pageStats.sql.Add(1)
 	if s.useMatchList(q, total, warm) {
 		l, err := s.matchList(ctx, tx, snap, q, col)
 		if err != nil {

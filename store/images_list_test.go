@@ -644,3 +644,40 @@ func TestImagesCursorsAtTheEnds(t *testing.T) {
 		})
 	}
 }
+
+// A page whose rows in SQLite disagree with the in-memory index (a write
+// between its commit and its apply) is read again, and after three tries
+// by SQL: never a page of the index's older view.
+func TestPageReadAgainWhenTheIndexLags(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", genImages(cloud.Compute, []string{"f"}, 300), day(8, 1)); err != nil {
+		t.Fatal(err)
+	}
+	q := ImageQuery{Service: cloud.Compute, Sort: "name", Limit: 20}
+	first, err := s.Images(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.CacheStats(); st.MemPages != 1 || st.SQLPages != 0 {
+		t.Fatalf("first page: %+v, want it read with the index", st)
+	}
+	// Renamed in SQLite behind the index's back, as by a write whose
+	// apply has not run: its fingerprint no longer matches.
+	top := first.Images[0]
+	if _, err := s.w.ExecContext(ctx, `UPDATE images SET name = name || '-x', fingerprint = fingerprint + 1 WHERE service = ? AND id = ?`,
+		string(cloud.Compute), top.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.cache.invalidate()
+	again, err := s.Images(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Images[0]; got.ID != top.ID || got.Name != top.Name+"-x" {
+		t.Errorf("first row after the write: %s %q, want %s %q (as SQLite has it)", got.ID, got.Name, top.ID, top.Name+"-x")
+	}
+	if st := s.CacheStats(); st.MemPages != 1 || st.MemRetries != memPageAttempts-1 || st.SQLPages != 1 {
+		t.Errorf("stats = %+v, want %d reads again, then one page by SQL", st, memPageAttempts-1)
+	}
+}

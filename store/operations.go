@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/imagedash/imagedash/cloud"
@@ -204,28 +205,40 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+opCols,
 		return nil, fmt.Errorf("store: create intents: %w", err)
 	}
 	s.opsChanged()
+	s.openGen.Add(1)
 	return out, nil
 }
 
 // SaveOperation writes the mutable fields of o (state, cloud id, image,
 // error, counters, times). It does not touch the image cache.
 func (s *Store) SaveOperation(ctx context.Context, o Operation) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error { return saveOp(ctx, tx, o, s.now()) })
+	var retargeted bool
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		retargeted, err = saveOp(ctx, tx, o, s.now())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: save operation %d: %w", o.ID, err)
 	}
 	s.opsChanged()
+	if retargeted {
+		s.openGen.Add(1)
+	}
 	return nil
 }
 
 // SaveOperations is SaveOperation for many, in one transaction.
 func (s *Store) SaveOperations(ctx context.Context, ops []Operation) error {
 	now := s.now()
+	var retargeted bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		retargeted = false
 		for _, o := range ops {
-			if err := saveOp(ctx, tx, o, now); err != nil {
+			r, err := saveOp(ctx, tx, o, now)
+			if err != nil {
 				return fmt.Errorf("operation %d: %w", o.ID, err)
 			}
+			retargeted = retargeted || r
 		}
 		return nil
 	})
@@ -233,6 +246,9 @@ func (s *Store) SaveOperations(ctx context.Context, ops []Operation) error {
 		return fmt.Errorf("store: save %d operations: %w", len(ops), err)
 	}
 	s.opsChanged()
+	if retargeted {
+		s.openGen.Add(1)
+	}
 	return nil
 }
 
@@ -263,7 +279,7 @@ func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Ima
 		tx = func(ctx context.Context, fn func(*sql.Tx) error) error { return s.imageTx(ctx, refs, fn) }
 	}
 	err := tx(ctx, func(tx *sql.Tx) error {
-		if err := saveOp(ctx, tx, o, now); err != nil {
+		if _, err := saveOp(ctx, tx, o, now); err != nil {
 			return err
 		}
 		if len(refs) == 0 {
@@ -296,13 +312,28 @@ func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Ima
 		return fmt.Errorf("store: finish operation %d: %w", o.ID, err)
 	}
 	s.opsChanged()
+	s.openGen.Add(1)
 	return nil
 }
 
-func saveOp(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) error {
+// retargeted is whether the write changed which image the operation
+// targets while open, or opened or closed it (see openOps); false for
+// the watcher's routine saves of a poll.
+func saveOp(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) (retargeted bool, err error) {
 	if !o.State.Open() && o.DoneAt.IsZero() {
 		o.DoneAt = now
 	}
+	var (
+		state, image string
+	)
+	err = tx.QueryRowContext(ctx, `SELECT state, image_id FROM operations WHERE id = ?`, o.ID).Scan(&state, &image)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, ErrNotFound
+	}
+	if err != nil {
+		return false, err
+	}
+	retargeted = OpState(state).Open() != o.State.Open() || o.State.Open() && image != o.ImageID
 	res, err := tx.ExecContext(ctx, `UPDATE operations SET
 	image_id = ?, image_name = ?, state = ?, cloud_id = ?, error_code = ?, error_message = ?, attempts = ?, polls = ?,
 	updated_at = ?, done_at = ?, next_poll_at = ?, poll_every_ms = ?, cloud_modified_at = ?
@@ -310,12 +341,12 @@ WHERE id = ?`,
 		o.ImageID, o.ImageName, string(o.State), o.CloudID, o.ErrorCode, o.ErrorMessage, o.Attempts, o.Polls,
 		ms(now), ms(o.DoneAt), ms(o.NextPollAt), o.PollEvery.Milliseconds(), ms(o.CloudModifiedAt), o.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+		return false, ErrNotFound
 	}
-	return nil
+	return retargeted, nil
 }
 
 // Operation is the operation with that (local) id.
@@ -362,8 +393,8 @@ func (s *Store) NextDue(ctx context.Context) (t time.Time, ok bool, err error) {
 }
 
 // OpenImageOperations maps each of the images ids of svc that an open
-// operation targets to the newest such operation, for the badges of a
-// list.
+// operation targets to the newest such operation (an image's page and its
+// badges).
 func (s *Store) OpenImageOperations(ctx context.Context, svc cloud.Service, ids []string) (map[string]Operation, error) {
 	out := map[string]Operation{}
 	if len(ids) == 0 {
@@ -382,6 +413,86 @@ WHERE service = ? AND image_id IN (`+placeholders(len(ids))+`) AND state IN ('pe
 		out[o.ImageID] = o // newest wins: ordered by id
 	}
 	return out, nil
+}
+
+// OpenImageOperationIDs is OpenImageOperations' ids alone, for the rows of
+// a list page: every page asks, so the answer comes from a snapshot of
+// the open operations (openOps) rather than from one query a page.
+func (s *Store) OpenImageOperationIDs(ctx context.Context, svc cloud.Service, ids []string) (map[string]int64, error) {
+	snap, err := s.openOps.get(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	if len(snap.byImage) == 0 {
+		return out, nil
+	}
+	for _, id := range ids {
+		if op, ok := snap.byImage[imageRef{svc, id}]; ok {
+			out[id] = op
+		}
+	}
+	return out, nil
+}
+
+// openOps is which images the open (pending or running) operations
+// target, as of openGen. There are as many as are in flight: hundreds, not
+// the history. openGen moves only when that changes (an operation
+// created, finished, or given its image); the watcher's routine saves of
+// polls (several a second with a hundred in flight) leave it.
+type openOps struct {
+	mu    sync.Mutex
+	gen   uint64
+	known bool
+	snap  *openSnapshot
+}
+
+// openSnapshot is read-only once published.
+type openSnapshot struct {
+	byImage map[imageRef]int64 // the newest open operation of an image
+	byOp    map[int64]imageRef // every open operation's target (id "" when not known yet)
+}
+
+// get is the snapshot, read again when openGen moved. The generation is
+// read before the query: a write that lands meanwhile moves it after its
+// commit, so a snapshot never outlives the write it missed.
+func (c *openOps) get(ctx context.Context, s *Store) (*openSnapshot, error) {
+	gen := s.openGen.Load()
+	c.mu.Lock()
+	if c.known && c.gen == gen {
+		snap := c.snap
+		c.mu.Unlock()
+		return snap, nil
+	}
+	c.mu.Unlock()
+	rows, err := s.r.QueryContext(ctx, `SELECT id, service, image_id FROM operations WHERE state IN ('pending', 'running') ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: open operations: %w", err)
+	}
+	defer rows.Close()
+	snap := &openSnapshot{byImage: map[imageRef]int64{}, byOp: map[int64]imageRef{}}
+	for rows.Next() {
+		var (
+			id  int64
+			ref imageRef
+		)
+		if err := rows.Scan(&id, &ref.svc, &ref.id); err != nil {
+			return nil, fmt.Errorf("store: open operations: %w", err)
+		}
+		snap.byOp[id] = ref
+		if ref.id != "" {
+			snap.byImage[ref] = id // newest wins: ordered by id
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: open operations: %w", err)
+	}
+	c.mu.Lock()
+	if !c.known || gen >= c.gen {
+		c.gen, c.known, c.snap = gen, true, snap
+	}
+	c.mu.Unlock()
+	return snap, nil
 }
 
 // OperationQuery selects operations for the monitor. Zero fields select

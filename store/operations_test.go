@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -142,6 +143,68 @@ func TestDueAndOpenOperations(t *testing.T) {
 	if err != nil || len(open) != 1 || open["img0"].ID != ops[0].ID {
 		t.Errorf("open image operations = %+v, %v", open, err)
 	}
+	// The answer is a snapshot per operations generation: every write
+	// moves it, so a finished operation leaves the next answer at once.
+	ops[0].State = OpDone
+	if err := s.FinishOperation(ctx, ops[0], nil, cloud.Image{}); err != nil {
+		t.Fatal(err)
+	}
+	if open, err := s.OpenImageOperations(ctx, cloud.Compute, []string{"img0", "img1"}); err != nil || len(open) != 1 || open["img1"].ID != ops[1].ID {
+		t.Errorf("after img0's operation finished: open image operations = %+v, %v", open, err)
+	}
+	if open, err := s.OpenImageOperations(ctx, cloud.Desktop, []string{"img1"}); err != nil || len(open) != 0 {
+		t.Errorf("another service's image of the same id: open image operations = %+v, %v", open, err)
+	}
+}
+
+// The ids of a list page's open operations come from a snapshot that a
+// poll's save keeps and every change of target renews.
+func TestOpenImageOperationIDs(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	ask := func(when string, want map[string]int64) {
+		t.Helper()
+		got, err := s.OpenImageOperationIDs(ctx, cloud.Compute, []string{"img0", "img1", "new", "nope"})
+		if err != nil || !maps.Equal(got, want) {
+			t.Errorf("%s: open operation ids = %v, %v; want %v", when, got, err, want)
+		}
+	}
+	ask("nothing in flight", map[string]int64{})
+	a := newOp(t, s, "a", "image.update", "u", "f1", "img0")
+	b := newOp(t, s, "b", "image.copy", "u", "f1", "")
+	ask("created", map[string]int64{"img0": a.ID})
+
+	gen := s.openGen.Load()
+	a.State, a.Polls = OpRunning, 1
+	b.State, b.Polls = OpRunning, 1
+	if err := s.SaveOperations(ctx, []Operation{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	a.Polls = 2
+	if err := s.SaveOperation(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if s.openGen.Load() != gen {
+		t.Error("saves of polls that change no target renewed the snapshot")
+	}
+	ask("polled", map[string]int64{"img0": a.ID})
+
+	b.ImageID = "new" // the copy learnt its image
+	if err := s.SaveOperations(ctx, []Operation{b}); err != nil {
+		t.Fatal(err)
+	}
+	ask("a copy's image known", map[string]int64{"img0": a.ID, "new": b.ID})
+	c := newOp(t, s, "c", "image.update", "u", "f1", "img0")
+	ask("a newer operation of img0", map[string]int64{"img0": c.ID, "new": b.ID})
+	b.State = OpDone
+	if err := s.FinishOperation(ctx, b, nil, cloud.Image{}); err != nil {
+		t.Fatal(err)
+	}
+	c.State = OpFailed
+	if err := s.SaveOperation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	ask("finished and failed", map[string]int64{"img0": a.ID})
 }
 
 func TestOperationsQuery(t *testing.T) {

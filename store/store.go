@@ -81,6 +81,12 @@ type Store struct {
 	peopleGen atomic.Uint64
 	// opsGen counts writes to the operations (see OpsGeneration).
 	opsGen atomic.Uint64
+	// pageStats counts the pages read by the index and by SQL.
+	pageStats pageStats
+	// openGen counts the writes that change which images the open
+	// operations target; openOps is the snapshot of them (OpenImageOperationIDs).
+	openGen atomic.Uint64
+	openOps openOps
 	// sessGen counts writes to the sessions; sessions caches the rows
 	// read since (see LoadSession).
 	sessGen  atomic.Uint64

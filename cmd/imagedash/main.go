@@ -488,7 +488,8 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 
 // registerCacheMetrics exports what the store's list cache did since start
 // (store.CacheStats), so an operator can tell a cold cache from a slow
-// disk: imagedash_list_cache_{hits,misses,kept,dropped,cleared}.
+// disk: imagedash_list_cache_{hits,misses,kept,dropped,cleared}, and how
+// the pages were read: imagedash_list_cache_{memory_pages,memory_retries,sql_pages}.
 func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
 	for _, m := range []struct {
 		name, help string
@@ -499,6 +500,9 @@ func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
 		{"kept", "List cache: entries a write of a few images kept, since start.", func(c store.CacheStats) uint64 { return c.Kept }},
 		{"dropped", "List cache: entries a write of a few images dropped, since start.", func(c store.CacheStats) uint64 { return c.Dropped }},
 		{"cleared", "List cache: times every entry went stale at once (a sync that changed images, overlapping writes), since start.", func(c store.CacheStats) uint64 { return c.Cleared }},
+		{"memory_pages", "List pages computed with the in-memory index, since start.", func(c store.CacheStats) uint64 { return c.MemPages }},
+		{"memory_retries", "List pages read again because a write was between its commit and the in-memory index, since start.", func(c store.CacheStats) uint64 { return c.MemRetries }},
+		{"sql_pages", "List pages computed by SQL (index not loaded yet, or behind three times), since start.", func(c store.CacheStats) uint64 { return c.SQLPages }},
 	} {
 		reg.GaugeFunc("imagedash_list_cache_"+m.name, m.help, func() float64 { return float64(m.pick(st.CacheStats())) })
 	}

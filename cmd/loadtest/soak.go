@@ -39,7 +39,7 @@ demo copier (a keeper, topping up every 2 s; the users' own rare copies
 count too); measures the same users
 against a bare Echo handler (-baseline-duration), then runs -users virtual
 users (as 'loadtest mix' does) for -duration; samples the app's /metrics
-(heap in use, resident memory, goroutines), the operations in flight and
+(heap in use, live heap after GC, resident memory, goroutines), the operations in flight and
 the load average every -sample; stops the app, and prints a Markdown
 report: per-endpoint figures with ratios to bare Echo, errors, the list
 pages' p99 against -list-p99, and memory and goroutines over time, with
@@ -155,8 +155,9 @@ type soak struct {
 type sampleRow struct {
 	at                    time.Duration // since the soak began
 	phase                 string
-	heap, rss, goroutines float64
-	cache                 [5]float64 // imagedash_list_cache_{hits,misses,kept,dropped,cleared}
+	heap, live, rss       float64
+	goroutines            float64
+	cache                 [8]float64 // cacheMetrics
 	inflight              int
 	load1                 float64
 	err                   string
@@ -294,12 +295,13 @@ func (s *soak) sample(ctx context.Context) {
 	defer t.Stop()
 	for {
 		row := sampleRow{at: time.Since(s.began), phase: s.phase.Load().(string), load1: loadAverage()[0]}
-		names := append([]string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes"}, cacheMetrics[:]...)
+		names := append([]string{"go_goroutines", "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "process_resident_memory_bytes"}, cacheMetrics[:]...)
 		m, err := loadtest.ScrapeMetrics(ctx, s.app.url+"/metrics", names...)
 		if err != nil {
 			row.err = err.Error()
 		}
-		row.heap, row.rss, row.goroutines = m["go_memstats_heap_inuse_bytes"], m["process_resident_memory_bytes"], m["go_goroutines"]
+		row.heap, row.live, row.rss, row.goroutines = m["go_memstats_heap_inuse_bytes"], m["go_gc_heap_live_bytes"],
+			m["process_resident_memory_bytes"], m["go_goroutines"]
 		for i, name := range cacheMetrics {
 			row.cache[i] = m[name]
 		}
@@ -320,8 +322,9 @@ func (s *soak) sample(ctx context.Context) {
 }
 
 // cacheMetrics are the app's list cache counters, in sampleRow.cache order.
-var cacheMetrics = [5]string{"imagedash_list_cache_hits", "imagedash_list_cache_misses",
-	"imagedash_list_cache_kept", "imagedash_list_cache_dropped", "imagedash_list_cache_cleared"}
+var cacheMetrics = [8]string{"imagedash_list_cache_hits", "imagedash_list_cache_misses",
+	"imagedash_list_cache_kept", "imagedash_list_cache_dropped", "imagedash_list_cache_cleared",
+	"imagedash_list_cache_memory_pages", "imagedash_list_cache_memory_retries", "imagedash_list_cache_sql_pages"}
 
 // loadAverage is /proc/loadavg's 1, 5 and 15 minute figures (zeros where
 // there is none).
@@ -399,7 +402,7 @@ func (s *soak) markdown(rep loadtest.UserReport) (string, error) {
 	}
 	if len(measured) >= 2 {
 		first, last := measured[0].cache, measured[len(measured)-1].cache
-		var d [5]float64
+		var d [len(cacheMetrics)]float64
 		for i := range d {
 			d[i] = last[i] - first[i]
 		}
@@ -407,6 +410,10 @@ func (s *soak) markdown(rep loadtest.UserReport) (string, error) {
 			fmt.Fprintf(&b, "- The list cache during the window (`imagedash_list_cache_*`): %.0f asks, %.1f%% answered from the cache; "+
 				"writes of a few images kept %.0f entries and dropped %.0f; everything went stale at once %.0f times.\n",
 				asks, 100*d[0]/asks, d[2], d[3], d[4])
+		}
+		if pages := d[5] + d[7]; pages > 0 {
+			fmt.Fprintf(&b, "- Pages computed during the window: %.0f, %.1f%% with the in-memory index and %.0f by SQL; "+
+				"%.0f were read again after a write the index lagged.\n", pages, 100*d[5]/pages, d[7], d[6])
 		}
 	}
 	var loads []float64
@@ -418,7 +425,7 @@ func (s *soak) markdown(rep loadtest.UserReport) (string, error) {
 			slices.Min(loads), slices.Max(loads), rep.NumCPU)
 	}
 
-	b.WriteString("\n| time | phase | heap in use | resident | goroutines | ops in flight | load 1 min |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("\n| time | phase | heap in use | live heap | resident | goroutines | ops in flight | load 1 min |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var last time.Duration = -1
 	for i, r := range rows {
 		firstOrLastMeasured := r.phase == phaseMeasured && (i == 0 || rows[i-1].phase != phaseMeasured ||
@@ -428,11 +435,11 @@ func (s *soak) markdown(rep loadtest.UserReport) (string, error) {
 		}
 		last = r.at
 		if r.err != "" {
-			fmt.Fprintf(&b, "| %s | %s | — | — | — | %d | %.1f |\n", clock(r.at), r.phase, r.inflight, r.load1)
+			fmt.Fprintf(&b, "| %s | %s | — | — | — | — | %d | %.1f |\n", clock(r.at), r.phase, r.inflight, r.load1)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f | %d | %.1f |\n",
-			clock(r.at), r.phase, mib(r.heap), mib(r.rss), r.goroutines, r.inflight, r.load1)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f | %d | %.1f |\n",
+			clock(r.at), r.phase, mib(r.heap), mib(r.live), mib(r.rss), r.goroutines, r.inflight, r.load1)
 	}
 
 	b.WriteString("\n")
@@ -459,6 +466,7 @@ func (s *soak) markdown(rep loadtest.UserReport) (string, error) {
 	fmt.Fprintf(&b, "After warm-up (the %d samples of the measured window, mean of the first third → mean of the last third; "+
 		"flat: at most 10%% more, or 20 goroutines, or 16 MiB):\n", len(measured))
 	trend("heap in use", func(r sampleRow) float64 { return r.heap }, 16<<20, mib)
+	trend("live heap after GC", func(r sampleRow) float64 { return r.live }, 16<<20, mib)
 	trend("resident memory", func(r sampleRow) float64 { return r.rss }, 16<<20, mib)
 	trend("goroutines", func(r sampleRow) float64 { return r.goroutines }, 20, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 	return b.String(), joinProblems(problems)
