@@ -153,14 +153,14 @@ type soak struct {
 
 // sampleRow is one sample of the app and the machine.
 type sampleRow struct {
-	at                    time.Duration // since the soak began
-	phase                 string
-	heap, live, rss       float64
-	goroutines            float64
-	cache                 [8]float64 // cacheMetrics
-	inflight              int
-	load1                 float64
-	err                   string
+	at              time.Duration // since the soak began
+	phase           string
+	heap, live, rss float64
+	goroutines      float64
+	cache           [8]float64 // cacheMetrics
+	inflight        int
+	load1           float64
+	err             string
 }
 
 // Phases of a soak, as the samples are marked.
