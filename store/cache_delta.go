@@ -323,6 +323,18 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 		memErr   error
 		caughtUp = func() {}
 	)
+	// Deferred, so that a panic (recovered by the server) leaves neither
+	// the index's settle held nor the cache in a write (either would stop
+	// every later write), and trusts neither the delta nor the index.
+	done := false
+	defer func() {
+		if !done {
+			d = nil
+			s.mem.drop()
+		}
+		caughtUp()
+		s.cache.endWrite(g, d)
+	}()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// A look-up that fails costs the cache, not the write: every
 		// entry then goes stale, as before this file.
@@ -332,15 +344,17 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 		}
 		// Likewise a read-back that fails costs the in-memory index.
 		changes, memErr = s.memChanges(ctx, tx, refs)
-		caughtUp = s.mem.unsettle() // until the index has changes
-		s.cache.committing()
-		if lookErr != nil {
-			return nil
-		}
-		after, lookErr := docStates(ctx, tx, filters, refs)
 		if lookErr == nil {
-			d = &cacheDelta{before: before, after: after}
+			after, err := docStates(ctx, tx, filters, refs)
+			if err == nil {
+				d = &cacheDelta{before: before, after: after}
+			}
 		}
+		// The last step before the commit: from here until the index
+		// has changes, pages that disagree with it wait (settle), and
+		// the entries of before the write are no longer served.
+		caughtUp = s.mem.unsettle()
+		s.cache.committing()
 		return nil
 	})
 	switch {
@@ -351,7 +365,6 @@ func (s *Store) imageTx(ctx context.Context, refs []imageRef, write func(tx *sql
 	default:
 		s.mem.apply(changes)
 	}
-	caughtUp()
-	s.cache.endWrite(g, d)
+	done = true
 	return err
 }

@@ -117,6 +117,11 @@ func TestSelectiveWritesKeepTheCacheRight(t *testing.T) {
 	}
 	check("seeded")
 
+	// One clock for the writes and the syncs' listings, a second a step:
+	// each listing begins after every earlier write, so a sync has the
+	// last word over rows operations wrote (see ReplaceFolderImages).
+	clock := genEpoch.Add(time.Hour)
+	s.now = func() time.Time { return clock }
 	rng := rand.New(rand.NewPCG(7, 7))
 	live := slices.Clone(imgs)
 	statuses := []string{"READY", "CREATING", "ERROR", "DELETING"}
@@ -127,6 +132,7 @@ func TestSelectiveWritesKeepTheCacheRight(t *testing.T) {
 		steps = 30
 	}
 	for step := range steps {
+		clock = clock.Add(time.Second)
 		var what string
 		switch r := rng.IntN(10); {
 		case r < 2: // a new image, as a copy shows up CREATING
@@ -198,8 +204,12 @@ func TestSelectiveWritesKeepTheCacheRight(t *testing.T) {
 				listing = append(listing, moved)
 			}
 			what = "sync of " + folder
-			if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, folder, listing, genEpoch); err != nil {
+			ch, err := s.ReplaceFolderImages(ctx, cloud.Compute, folder, listing, clock)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if ch.Newer != 0 {
+				t.Fatalf("step %d: a sync listed after every write spared %d rows", step, ch.Newer)
 			}
 			live = append(rest, listing...)
 		default: // a delete
@@ -412,7 +422,7 @@ func TestListsAnsweredFromTheCacheDuringAWrite(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return w.put(newImageRow(renamed), s.now(), doc, ok)
+		return w.put(newImageRow(renamed), s.now(), s.now(), doc, ok)
 	})
 	if err != nil {
 		t.Fatal(err)

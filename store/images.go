@@ -37,16 +37,16 @@ const imageCols = `i.service, i.id, i.folder_id, i.name, i.description, i.family
 const (
 	insertImageSQL = `INSERT INTO images (service, id, folder_id, name, description, family, status, os,
 	size, storage_size, min_disk_size, product_ids, pooled, hardware_generation, checksum,
-	created_at, labels, fingerprint, synced_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	created_at, labels, fingerprint, synced_at, written_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (service, id) DO NOTHING`
 	// updateImageSQL takes the same arguments as insertImageSQL, then doc;
 	// service and id are not written (they are the doc's key).
 	updateImageSQL = `UPDATE images SET folder_id = ?3, name = ?4, description = ?5, family = ?6,
 	status = ?7, os = ?8, size = ?9, storage_size = ?10, min_disk_size = ?11, product_ids = ?12,
 	pooled = ?13, hardware_generation = ?14, checksum = ?15, created_at = ?16, labels = ?17,
-	fingerprint = ?18, synced_at = ?19
-WHERE doc = ?20`
+	fingerprint = ?18, synced_at = ?19, written_at = ?20
+WHERE doc = ?21`
 	findImageSQL   = `SELECT doc FROM images WHERE service = ? AND id = ?`
 	deleteImageSQL = `DELETE FROM images WHERE doc = ?`
 	insertFTSSQL   = `INSERT INTO images_fts (rowid, name, description, id, family, labels, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)`
@@ -112,13 +112,14 @@ func (w *imageWriter) doc(svc cloud.Service, id string) (doc int64, ok bool, err
 	return doc, err == nil, err
 }
 
-// put writes r over row doc when exists, else as a new row.
-func (w *imageWriter) put(r imageRow, at time.Time, doc int64, exists bool) error {
+// put writes r over row doc when exists, else as a new row: synced at
+// at, and by an operation's outcome at written (zero: by a sync).
+func (w *imageWriter) put(r imageRow, at, written time.Time, doc int64, exists bool) error {
 	e, err := r.encode()
 	if err != nil {
 		return err
 	}
-	args := r.args(e, at)
+	args := r.args(e, at, written)
 	if !exists {
 		res, err := w.insert.ExecContext(w.ctx, args...)
 		if err != nil {
@@ -264,11 +265,11 @@ func (r imageRow) encode() (encodedImage, error) {
 }
 
 // args binds r to insertImageSQL.
-func (r imageRow) args(e encodedImage, syncedAt time.Time) []any {
+func (r imageRow) args(e encodedImage, syncedAt, writtenAt time.Time) []any {
 	i := r.img
 	return []any{string(i.Service), i.ID, i.FolderID, i.Name, i.Description, i.Family, i.Status, i.OS,
 		i.Size, i.StorageSize, i.MinDiskSize, e.productIDs, b2i(i.Pooled), i.HardwareGeneration,
-		i.Checksum, ms(i.CreatedAt), e.labels, r.fingerprint, ms(syncedAt)}
+		i.Checksum, ms(i.CreatedAt), e.labels, r.fingerprint, ms(syncedAt), ms(writtenAt)}
 }
 
 // labelText is the labels as the search index sees them: "k=v k2=v2", by key.
@@ -344,10 +345,13 @@ func checkImage(img cloud.Image) error {
 // is empty is taken as svc's and folderID's; one of another service or
 // folder is an ErrInvalid. When an id occurs twice the last one wins.
 //
-// A row written after at (UpsertImage, when an operation the dashboard
-// started reports its image) is newer than the listing and is left alone:
-// otherwise a copy started while a sync was listing would vanish from the
-// cache, or its READY turn back to CREATING, until the next sync.
+// A row an operation's outcome wrote after at (UpsertImage,
+// FinishOperation) is newer than the listing and is left alone, and so
+// is the absence of an image such an outcome removed after at (DeleteImage,
+// FinishOperation): otherwise a copy started while a sync was listing
+// would vanish from the cache, or its READY turn back to CREATING, and a
+// deleted image come back, until the next sync. (A clock stepped back by
+// Δ spares those rows for Δ longer; rows a sync wrote are never spared.)
 func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, folderID string, imgs []cloud.Image, at time.Time) (Changes, error) {
 	var ch Changes
 	if !svc.Valid() || folderID == "" {
@@ -388,11 +392,23 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		memErr   error
 		caughtUp = func() {}
 	)
+	done := false
+	defer func() { // even on a panic: see imageTx
+		if !done {
+			s.mem.drop()
+			s.cache.invalidate()
+		}
+		caughtUp()
+	}()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ch = Changes{}
 		have, err := folderRows(ctx, tx, svc, folderID)
 		if err != nil {
 			return fmt.Errorf("read folder: %w", err)
+		}
+		removed, err := removedSince(ctx, tx, svc, at)
+		if err != nil {
+			return fmt.Errorf("read removals: %w", err)
 		}
 		// Sort the work out first (see imageWriter on the order).
 		type change struct {
@@ -409,9 +425,11 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 			old, ok := have[r.img.ID]
 			delete(have, r.img.ID)
 			switch {
+			case !ok && removed[r.img.ID]:
+				ch.Newer++ // removed since the listing began
 			case !ok:
 				added = append(added, r)
-			case old.syncedAt > ms(at):
+			case old.writtenAt > ms(at):
 				ch.Newer++
 			case old.fingerprint == r.fingerprint:
 				ch.Unchanged++
@@ -421,7 +439,7 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 			}
 		}
 		for id, old := range have {
-			if old.syncedAt > ms(at) {
+			if old.writtenAt > ms(at) {
 				ch.Newer++
 				continue
 			}
@@ -438,7 +456,7 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 			fresh := added[:0]
 			for _, r := range added {
 				if old, ok := moved[r.img.ID]; ok {
-					if old.syncedAt > ms(at) {
+					if old.writtenAt > ms(at) {
 						ch.Added--
 						ch.Newer++
 						continue
@@ -464,12 +482,12 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 				}
 				continue
 			}
-			if err := w.put(*c.row, at, c.doc, true); err != nil {
+			if err := w.put(*c.row, at, time.Time{}, c.doc, true); err != nil {
 				return fmt.Errorf("write image %q: %w", c.row.img.ID, err)
 			}
 		}
 		for _, r := range added {
-			if err := w.put(*r, at, 0, false); err != nil {
+			if err := w.put(*r, at, time.Time{}, 0, false); err != nil {
 				return fmt.Errorf("write image %q: %w", r.img.ID, err)
 			}
 		}
@@ -496,6 +514,7 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		s.mem.apply(changed)
 	}
 	caughtUp()
+	caughtUp, done = func() {}, true
 	// A sync that changed nothing (the usual case) keeps the cached counts.
 	if err != nil || ch.Added+ch.Updated+ch.Removed > 0 {
 		s.cache.invalidate()
@@ -506,17 +525,56 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 	return ch, nil
 }
 
+// removedByOperation notes that an operation's outcome removed an image
+// at at, so that a sync whose listing began before does not bring it back.
+func removedByOperation(ctx context.Context, tx *sql.Tx, svc cloud.Service, id string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO image_removals (service, id, removed_at) VALUES (?, ?, ?)
+ON CONFLICT (service, id) DO UPDATE SET removed_at = excluded.removed_at`, string(svc), id, ms(at))
+	if err != nil {
+		return fmt.Errorf("note the removal of %s/%s: %w", svc, id, err)
+	}
+	return nil
+}
+
+// removalKeep is how long a removal is noted: longer than any listing.
+const removalKeep = time.Hour
+
+// removedSince is the ids of svc an operation's outcome removed after at,
+// forgetting the removals older than removalKeep before at.
+func removedSince(ctx context.Context, tx *sql.Tx, svc cloud.Service, at time.Time) (map[string]bool, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM image_removals WHERE removed_at < ?`, ms(at.Add(-removalKeep))); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM image_removals WHERE service = ? AND removed_at > ?`, string(svc), ms(at))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids map[string]bool
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if ids == nil {
+			ids = map[string]bool{}
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
+}
+
 // cachedRow is what ReplaceFolderImages needs of a cached image.
 type cachedRow struct {
 	doc         int64
 	fingerprint int64
-	syncedAt    int64 // ms
+	writtenAt   int64 // ms: when an operation's outcome wrote it; 0: a sync
 }
 
 // folderRows maps the ids of a folder's cached images to their rows.
 func folderRows(ctx context.Context, tx *sql.Tx, svc cloud.Service, folderID string) (map[string]cachedRow, error) {
 	rows, err := tx.QueryContext(ctx,
-		`SELECT id, doc, fingerprint, synced_at FROM images WHERE service = ? AND folder_id = ?`, string(svc), folderID)
+		`SELECT id, doc, fingerprint, written_at FROM images WHERE service = ? AND folder_id = ?`, string(svc), folderID)
 	if err != nil {
 		return nil, err
 	}
@@ -527,7 +585,7 @@ func folderRows(ctx context.Context, tx *sql.Tx, svc cloud.Service, folderID str
 			id string
 			r  cachedRow
 		)
-		if err := rows.Scan(&id, &r.doc, &r.fingerprint, &r.syncedAt); err != nil {
+		if err := rows.Scan(&id, &r.doc, &r.fingerprint, &r.writtenAt); err != nil {
 			return nil, err
 		}
 		m[id] = r
@@ -550,7 +608,7 @@ func cachedDocs(ctx context.Context, tx *sql.Tx, svc cloud.Service, rows []*imag
 		return nil, err
 	}
 	// CROSS JOIN keeps json_each outside: parsed once, one look-up an id.
-	res, err := tx.QueryContext(ctx, `SELECT i.id, i.doc, i.fingerprint, i.synced_at FROM json_each(?) j
+	res, err := tx.QueryContext(ctx, `SELECT i.id, i.doc, i.fingerprint, i.written_at FROM json_each(?) j
 CROSS JOIN images i ON i.service = ? AND i.id = j.value`, string(b), string(svc))
 	if err != nil {
 		return nil, err
@@ -562,7 +620,7 @@ CROSS JOIN images i ON i.service = ? AND i.id = j.value`, string(b), string(svc)
 			id string
 			r  cachedRow
 		)
-		if err := res.Scan(&id, &r.doc, &r.fingerprint, &r.syncedAt); err != nil {
+		if err := res.Scan(&id, &r.doc, &r.fingerprint, &r.writtenAt); err != nil {
 			return nil, err
 		}
 		m[id] = r
@@ -587,7 +645,8 @@ func (s *Store) UpsertImage(ctx context.Context, img cloud.Image) error {
 		if err != nil {
 			return err
 		}
-		return w.put(r, s.now(), doc, ok)
+		now := s.now()
+		return w.put(r, now, now, doc, ok)
 	})
 	if err != nil {
 		return fmt.Errorf("store: upsert image %s/%s: %w", img.Service, img.ID, err)
@@ -605,10 +664,16 @@ func (s *Store) DeleteImage(ctx context.Context, svc cloud.Service, id string) e
 		}
 		defer w.Close()
 		doc, ok, err := w.doc(svc, id)
-		if err != nil || !ok {
+		if err != nil {
 			return err
 		}
-		return w.remove(doc, svc, id)
+		if ok {
+			if err := w.remove(doc, svc, id); err != nil {
+				return err
+			}
+		}
+		// Noted even when not cached: a sync listing now may have it.
+		return removedByOperation(ctx, tx, svc, id, s.now())
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete image %s/%s: %w", svc, id, err)

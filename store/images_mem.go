@@ -516,6 +516,9 @@ func (s *Store) memGrid(ctx context.Context, q ImageQuery) (*facetGrid, bool, er
 	x := &s.mem
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	if !x.loaded.Load() {
+		return nil, false, nil // dropped since memReady: SQL
+	}
 	g := &facetGrid{cells: map[facetCell]int{}}
 	f := x.filterOf(q, bothFacets)
 	rs := x.svcs[q.Service]
@@ -618,6 +621,9 @@ func (s *Store) memPage(ctx context.Context, tx *sql.Tx, snap uint64, q ImageQue
 	x := &s.mem
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	if !x.loaded.Load() {
+		return nil, nil, false, false, nil // dropped since memReady: SQL
+	}
 	f := x.filterOf(q, noFacet)
 	rs := x.svcs[q.Service]
 	if f.none || rs == nil {

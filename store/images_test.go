@@ -382,14 +382,27 @@ func TestReplaceFolderImagesKeepsNewerRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// And one deleted by an operation, which the listing still has.
+	deleted := cloud.Image{Service: cloud.Compute, ID: "fd8gone", FolderID: "f", Name: "gone", Status: "READY", CreatedAt: listedAt}
+	if err := s.UpsertImage(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	o := newOp(t, s, "del", "image.delete", "u", "f", deleted.ID)
+	o.State = OpDone
+	if err := s.FinishOperation(ctx, o, nil, deleted); err != nil {
+		t.Fatal(err)
+	}
 	stale := old[1]
 	stale.Status = "CREATING"
-	got, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", []cloud.Image{old[0], stale, old[2]}, listedAt)
+	got, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", []cloud.Image{old[0], stale, old[2], deleted}, listedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Changes{Unchanged: 1, Newer: 3}); got != want {
+	if want := (Changes{Unchanged: 1, Newer: 4}); got != want {
 		t.Errorf("changes = %+v, want %+v", got, want)
+	}
+	if _, err := s.Image(ctx, cloud.Compute, deleted.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an image deleted after the listing began came back: %v", err)
 	}
 	for _, want := range []cloud.Image{copied, ready, moved} {
 		img, err := s.Image(ctx, cloud.Compute, want.ID)
@@ -408,6 +421,15 @@ func TestReplaceFolderImagesKeepsNewerRows(t *testing.T) {
 	}
 	if want := (Changes{Unchanged: 1, Removed: 2}); got != want {
 		t.Errorf("next sync: changes = %+v, want %+v", got, want)
+	}
+	// Rows a sync wrote are never spared, whatever their time: a sync
+	// listed earlier (a clock stepped back) still has its say over them.
+	got, err = s.ReplaceFolderImages(ctx, cloud.Compute, "f", nil, listedAt.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Changes{Removed: 1}); got != want {
+		t.Errorf("an earlier listing: changes = %+v, want %+v", got, want)
 	}
 	if _, err := s.Image(ctx, cloud.Compute, copied.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("copy after the next sync: got %v, want ErrNotFound", err)

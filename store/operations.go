@@ -295,16 +295,22 @@ func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Ima
 			if err != nil {
 				return err
 			}
-			if err := w.put(newImageRow(*img), now, doc, ok); err != nil {
+			if err := w.put(newImageRow(*img), now, now, doc, ok); err != nil {
 				return err
 			}
 		}
 		if removed.ID != "" {
 			doc, ok, err := w.doc(removed.Service, removed.ID)
-			if err != nil || !ok {
+			if err != nil {
 				return err
 			}
-			return w.remove(doc, removed.Service, removed.ID)
+			if ok {
+				if err := w.remove(doc, removed.Service, removed.ID); err != nil {
+					return err
+				}
+			}
+			// Noted even when not cached: a sync listing now may have it.
+			return removedByOperation(ctx, tx, removed.Service, removed.ID, now)
 		}
 		return nil
 	})
@@ -419,16 +425,16 @@ WHERE service = ? AND image_id IN (`+placeholders(len(ids))+`) AND state IN ('pe
 // a list page: every page asks, so the answer comes from a snapshot of
 // the open operations (openOps) rather than from one query a page.
 func (s *Store) OpenImageOperationIDs(ctx context.Context, svc cloud.Service, ids []string) (map[string]int64, error) {
-	snap, err := s.openOps.get(ctx, s)
+	by, err := s.openOps.get(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]int64{}
-	if len(snap.byImage) == 0 {
+	if len(by) == 0 {
 		return out, nil
 	}
 	for _, id := range ids {
-		if op, ok := snap.byImage[imageRef{svc, id}]; ok {
+		if op, ok := by[imageRef{svc, id}]; ok {
 			out[id] = op
 		}
 	}
@@ -441,36 +447,42 @@ func (s *Store) OpenImageOperationIDs(ctx context.Context, svc cloud.Service, id
 // created, finished, or given its image); the watcher's routine saves of
 // polls (several a second with a hundred in flight) leave it.
 type openOps struct {
-	mu    sync.Mutex
-	gen   uint64
-	known bool
-	snap  *openSnapshot
+	// refresh lets one caller read the snapshot again; the others wait
+	// for it rather than run the same query.
+	refresh sync.Mutex
+	mu      sync.Mutex
+	gen     uint64
+	known   bool
+	byImage map[imageRef]int64 // the newest open operation of an image; read-only once published
 }
 
-// openSnapshot is read-only once published.
-type openSnapshot struct {
-	byImage map[imageRef]int64 // the newest open operation of an image
-	byOp    map[int64]imageRef // every open operation's target (id "" when not known yet)
+// current is the snapshot when it is of generation gen.
+func (c *openOps) current(gen uint64) (map[imageRef]int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byImage, c.known && c.gen == gen
 }
 
 // get is the snapshot, read again when openGen moved. The generation is
 // read before the query: a write that lands meanwhile moves it after its
 // commit, so a snapshot never outlives the write it missed.
-func (c *openOps) get(ctx context.Context, s *Store) (*openSnapshot, error) {
+func (c *openOps) get(ctx context.Context, s *Store) (map[imageRef]int64, error) {
 	gen := s.openGen.Load()
-	c.mu.Lock()
-	if c.known && c.gen == gen {
-		snap := c.snap
-		c.mu.Unlock()
-		return snap, nil
+	if by, ok := c.current(gen); ok {
+		return by, nil
 	}
-	c.mu.Unlock()
-	rows, err := s.r.QueryContext(ctx, `SELECT id, service, image_id FROM operations WHERE state IN ('pending', 'running') ORDER BY id`)
+	c.refresh.Lock()
+	defer c.refresh.Unlock()
+	if by, ok := c.current(gen); ok {
+		return by, nil // another caller read it meanwhile
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, service, image_id FROM operations
+WHERE state IN ('pending', 'running') AND image_id != '' ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: open operations: %w", err)
 	}
 	defer rows.Close()
-	snap := &openSnapshot{byImage: map[imageRef]int64{}, byOp: map[int64]imageRef{}}
+	by := map[imageRef]int64{}
 	for rows.Next() {
 		var (
 			id  int64
@@ -479,20 +491,17 @@ func (c *openOps) get(ctx context.Context, s *Store) (*openSnapshot, error) {
 		if err := rows.Scan(&id, &ref.svc, &ref.id); err != nil {
 			return nil, fmt.Errorf("store: open operations: %w", err)
 		}
-		snap.byOp[id] = ref
-		if ref.id != "" {
-			snap.byImage[ref] = id // newest wins: ordered by id
-		}
+		by[ref] = id // newest wins: ordered by id
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: open operations: %w", err)
 	}
 	c.mu.Lock()
 	if !c.known || gen >= c.gen {
-		c.gen, c.known, c.snap = gen, true, snap
+		c.gen, c.known, c.byImage = gen, true, by
 	}
 	c.mu.Unlock()
-	return snap, nil
+	return by, nil
 }
 
 // OperationQuery selects operations for the monitor. Zero fields select
