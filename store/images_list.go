@@ -483,6 +483,20 @@ func (s *Store) images(ctx context.Context, q ImageQuery, col sortColumn, limit 
 // index before a disagreement with SQLite sends it down the SQL path.
 const memPageAttempts = 3
 
+// memDrifted drops the in-memory index after a page found it wrong on
+// every attempt: with no write under way (imageWrites free) it disagrees
+// with the database for good, which only a bug could do, and it loads
+// again from the database on a later list rather than send every page
+// down three reads and SQL.
+func (s *Store) memDrifted() {
+	if !s.imageWrites.TryLock() {
+		return // a write is under way: the disagreement may be its own
+	}
+	defer s.imageWrites.Unlock()
+	s.mem.drop()
+	s.pageStats.memDrops.Add(1)
+}
+
 // errMemStale: a page's rows read from SQLite disagree with the index.
 var errMemStale = errors.New("in-memory index is behind the database")
 
@@ -498,6 +512,7 @@ func (s *Store) readPage(ctx context.Context, q ImageQuery, col sortColumn, walk
 		}
 		if errors.Is(err, errMemStale) {
 			s.pageStats.sql.Add(1) // (a stale match list counted already)
+			s.memDrifted()
 		}
 		if errors.Is(err, errListStale) || errors.Is(err, errMemStale) {
 			rows, more, behind, err = s.sqlPage(ctx, tx, q, walk, key, limit, total)

@@ -647,7 +647,8 @@ func TestImagesCursorsAtTheEnds(t *testing.T) {
 
 // A page whose rows in SQLite disagree with the in-memory index (a write
 // between its commit and its apply) is read again, and after three tries
-// by SQL: never a page of the index's older view.
+// by SQL: never a page of the index's older view. With no write under way
+// the index is wrong for good, and is dropped to load again.
 func TestPageReadAgainWhenTheIndexLags(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
@@ -677,7 +678,20 @@ func TestPageReadAgainWhenTheIndexLags(t *testing.T) {
 	if got := again.Images[0]; got.ID != top.ID || got.Name != top.Name+"-x" {
 		t.Errorf("first row after the write: %s %q, want %s %q (as SQLite has it)", got.ID, got.Name, top.ID, top.Name+"-x")
 	}
-	if st := s.CacheStats(); st.MemPages != 1 || st.MemRetries != memPageAttempts-1 || st.SQLPages != 1 {
-		t.Errorf("stats = %+v, want %d reads again, then one page by SQL", st, memPageAttempts-1)
+	if st := s.CacheStats(); st.MemPages != 1 || st.MemRetries != memPageAttempts-1 || st.SQLPages != 1 || st.MemDrops != 1 {
+		t.Errorf("stats = %+v, want %d reads again, then one page by SQL, and the index dropped", st, memPageAttempts-1)
+	}
+	// Wrong with no write under way, the index was dropped; the next list
+	// loads it again from the database and agrees with it.
+	s.cache.invalidate()
+	third, err := s.Images(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := third.Images[0]; got.Name != top.Name+"-x" {
+		t.Errorf("first row with the index loaded again: %q", got.Name)
+	}
+	if st := s.CacheStats(); st.MemPages != 2 || st.SQLPages != 1 {
+		t.Errorf("stats = %+v, want the third page from the index loaded again", st)
 	}
 }

@@ -160,11 +160,15 @@ type CacheStats struct {
 	// Of the pages computed (misses of the page cache): read with the
 	// in-memory index, read again after a write it lagged, read by SQL.
 	MemPages, MemRetries, SQLPages uint64
+	// MemDrops counts the times the index was found wrong with no write
+	// under way and dropped, to load again (a bug if ever more than 0).
+	MemDrops uint64
 }
 
 // pageStats counts how computed pages were read (see CacheStats).
 type pageStats struct {
 	memory, memRetries, sql atomic.Uint64
+	memDrops                atomic.Uint64 // the index dropped as wrong (memDrifted)
 }
 
 // CacheStats is what the list cache did since the store opened.
@@ -172,7 +176,8 @@ func (s *Store) CacheStats() CacheStats {
 	c := s.cache
 	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Kept: c.kept.Load(),
 		Dropped: c.dropped.Load(), Cleared: c.cleared.Load(),
-		MemPages: s.pageStats.memory.Load(), MemRetries: s.pageStats.memRetries.Load(), SQLPages: s.pageStats.sql.Load()}
+		MemPages: s.pageStats.memory.Load(), MemRetries: s.pageStats.memRetries.Load(), SQLPages: s.pageStats.sql.Load(),
+		MemDrops: s.pageStats.memDrops.Load()}
 }
 
 // get returns the value of key for the current generation, calling compute

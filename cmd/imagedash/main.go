@@ -489,7 +489,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 // registerCacheMetrics exports what the store's list cache did since start
 // (store.CacheStats), so an operator can tell a cold cache from a slow
 // disk: imagedash_list_cache_{hits,misses,kept,dropped,cleared}, and how
-// the pages were read: imagedash_list_cache_{memory_pages,memory_retries,sql_pages}.
+// the pages were read: imagedash_list_cache_{memory_pages,memory_retries,sql_pages,memory_drops}.
 func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
 	for _, m := range []struct {
 		name, help string
@@ -503,6 +503,7 @@ func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
 		{"memory_pages", "List pages computed with the in-memory index, since start.", func(c store.CacheStats) uint64 { return c.MemPages }},
 		{"memory_retries", "List pages read again because a write was between its commit and the in-memory index, since start.", func(c store.CacheStats) uint64 { return c.MemRetries }},
 		{"sql_pages", "List pages computed by SQL (index not loaded yet, or behind three times), since start.", func(c store.CacheStats) uint64 { return c.SQLPages }},
+		{"memory_drops", "Times the in-memory index disagreed with the database with no write under way and was dropped to load again (a bug if ever above 0), since start.", func(c store.CacheStats) uint64 { return c.MemDrops }},
 	} {
 		reg.GaugeFunc("imagedash_list_cache_"+m.name, m.help, func() float64 { return float64(m.pick(st.CacheStats())) })
 	}
