@@ -393,7 +393,7 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		caughtUp = func() {}
 	)
 	done := false
-	defer func() { // even on a panic: see imageTx
+	defer func() { // after the index has the change, and even on a panic: see imageTx
 		if !done {
 			s.mem.drop()
 			s.cache.invalidate()
@@ -513,8 +513,7 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 	default:
 		s.mem.apply(changed)
 	}
-	caughtUp()
-	caughtUp, done = func() {}, true
+	done = true
 	// A sync that changed nothing (the usual case) keeps the cached counts.
 	if err != nil || ch.Added+ch.Updated+ch.Removed > 0 {
 		s.cache.invalidate()
