@@ -303,7 +303,8 @@ func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, o
 	}
 	if op.Error != nil {
 		o.State = store.OpFailed
-		return o, t.finish(ctx, o, nil, cloud.Image{})
+		img, removed := t.afterFailure(ctx, o)
+		return o, t.finish(ctx, o, img, removed)
 	}
 	o.State = store.OpDone
 	if req.Action == ActionDelete {
@@ -330,6 +331,29 @@ func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, o
 		o.ImageName = img.Name
 	}
 	return o, t.finish(ctx, o, img, cloud.Image{})
+}
+
+// afterFailure reads the image a failed operation targeted, so that the
+// cache shows what the failure left (a copy in ERROR, a Desktop image gone,
+// an image a failed delete left READY) rather than the CREATING or
+// DELETING the operation wrote, until the next sync. Not found: removed.
+// A read that fails leaves it to the next sync.
+func (t *Tracker) afterFailure(ctx context.Context, o store.Operation) (*cloud.Image, cloud.Image) {
+	if o.ImageID == "" {
+		return nil, cloud.Image{}
+	}
+	got, err := t.cloud.GetImage(ctx, o.Service, o.ImageID)
+	switch {
+	case errors.Is(err, cloud.ErrNotFound):
+		return nil, cloud.Image{Service: o.Service, ID: o.ImageID}
+	case err != nil:
+		t.log.WarnContext(ctx, "read the image of a failed operation", "id", o.ID, "image", o.ImageID, "err", err)
+		return nil, cloud.Image{}
+	}
+	if got.Service == "" {
+		got.Service = o.Service
+	}
+	return &got, cloud.Image{}
 }
 
 // backoff is the next poll interval after cur: back to MinPoll when the
