@@ -194,7 +194,8 @@ func TestOperationFails(t *testing.T) {
 	audit, _ := e.store.AuditLog(context.Background(), store.AuditQuery{Outcome: store.OutcomeFailure})
 	if len(audit) != 1 || audit[0].Action != ActionCopy {
 		t.Errorf("audit = %+v", audit)
-	} // The cache shows what the failure left, not the CREATING the copy
+	}
+	// The cache shows what the failure left, not the CREATING the copy
 	// wrote while it ran.
 	if img, err := e.store.Image(context.Background(), o.Service, o.ImageID); err != nil || img.Status != "ERROR" {
 		t.Errorf("the failed copy's image in the cache: %+v, %v; want ERROR", img, err)
