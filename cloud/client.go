@@ -69,6 +69,7 @@ type Client struct {
 
 	compute   compute.ImageServiceClient
 	desktop   desktop.DesktopImageServiceClient
+	desktops  desktop.DesktopServiceClient
 	baremetal baremetal.ImageServiceClient
 	ops       operation.OperationServiceClient
 	folders   rm.FolderServiceClient
@@ -195,6 +196,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 
 	c.compute = compute.NewImageServiceClient(conns[svcCompute])
 	c.desktop = desktop.NewDesktopImageServiceClient(conns[svcDesktop])
+	c.desktops = desktop.NewDesktopServiceClient(conns[svcDesktop])
 	c.baremetal = baremetal.NewImageServiceClient(conns[svcBareMetal])
 	c.ops = operation.NewOperationServiceClient(conns[svcOperation])
 	c.folders = rm.NewFolderServiceClient(conns[svcResourceManager])

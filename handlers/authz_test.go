@@ -233,6 +233,19 @@ func TestRoleMatrix(t *testing.T) {
 				if tt.passes && want == ok && got != denied && got != login {
 					got = ok
 				}
+				if want == denied && got != denied && got != login && got != ok {
+					// What a person may not see is answered as what does
+					// not exist: the same request about made-up ids must
+					// get the same answer (TestHiddenAnswersAsMissing
+					// compares them byte for byte).
+					hidden := []string{betaFolder} // what team A may not see
+					if role == "editor-b" {
+						hidden = []string{teamImg, team, opID}
+					}
+					if twin := missingTwin(b, tt.method, tt.target, tt.form, hdr, hidden...); twin == code {
+						got = denied
+					}
+				}
 				if tt.target == "/sync" && got == "429" && role == "admin" {
 					// Refresh is rate-limited for everyone: editor-b, the
 					// first allowed, got 202 after the refusals, which
@@ -252,11 +265,48 @@ func TestRoleMatrix(t *testing.T) {
 	}
 }
 
+// missingTwin sends the request again with each of ids (a path segment or a
+// whole form or query value) replaced by a made-up one, and returns the
+// answer's status.
+func missingTwin(b *webtest.Browser, method, target string, form url.Values, hdr []string, ids ...string) int {
+	madeUp := map[string]string{}
+	for _, id := range ids {
+		madeUp[id] = "b1gnosuch" + strings.Repeat("0", max(len(id)-9, 1))
+		if strings.Trim(id, "0123456789") == "" {
+			madeUp[id] = "987654"
+		}
+	}
+	swap := func(s string, seps string) string {
+		parts := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(seps, r) })
+		for _, p := range parts {
+			if m, ok := madeUp[p]; ok {
+				s = strings.Replace(s, p, m, 1)
+			}
+		}
+		return s
+	}
+	target = swap(target, "/?&=")
+	if method == "GET" {
+		return b.Get(target, hdr...).Code
+	}
+	f := url.Values{}
+	for k, vs := range form {
+		for _, v := range vs {
+			if m, ok := madeUp[v]; ok {
+				v = m
+			}
+			f.Add(k, v)
+		}
+	}
+	return b.Post(target, f, hdr...).Code
+}
+
 func TestRefusalsAreAudited(t *testing.T) {
 	e, browsers := matrixEnv(t)
 	b := browsers["editor-b"]
-	if rec := b.Get("/?folder=" + team); rec.Code != http.StatusForbidden ||
-		!strings.Contains(rec.Body.String(), "You may not see folder "+team) {
+	// Another team's folder is answered as one that does not exist, and
+	// not named.
+	if rec := b.Get("/?folder=" + team); rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), team) {
 		t.Fatalf("GET another team's folder = %d:\n%s", rec.Code, rec.Body.String())
 	}
 	if rec := b.Post("/admin/teams", url.Values{"name": {"sneaky"}}); rec.Code != http.StatusForbidden {

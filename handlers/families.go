@@ -53,7 +53,7 @@ func (h *Handlers) ListFamilies(c echo.Context) error {
 			Page:    views.PageFamilies,
 			Service: svc,
 			Filter:  filter,
-			Folders: views.NewFolderOptions(h.visible(folders), folderIDs),
+			Folders: views.NewFolderOptions(h.pickerFolders(c, folders), folderIDs),
 		},
 		Freshness: fr,
 		Banner:    banner,

@@ -34,9 +34,10 @@ type CacheState interface {
 }
 
 var (
-	_ Store        = (*store.Store)(nil)
-	_ Syncer       = (*syncer.Syncer)(nil)
-	_ ImageHistory = (*cloud.Client)(nil)
+	_ Store         = (*store.Store)(nil)
+	_ Syncer        = (*syncer.Syncer)(nil)
+	_ ImageHistory  = (*cloud.Client)(nil)
+	_ DesktopReader = (*cloud.Client)(nil)
 )
 
 // Config holds the dependencies of the handlers.
@@ -49,6 +50,10 @@ type Config struct {
 	// Cloud answers the detail page's lazy sections (operations, latest in
 	// the family); nil shows them as unavailable.
 	Cloud ImageHistory
+	// Desktops tells whose a desktop is before it is imaged; nil takes
+	// Cloud when it can (a *cloud.Client does). Without one, imaging a
+	// desktop is refused (503) to all but admins.
+	Desktops DesktopReader
 	// Folders, when set, are the only folders the picker offers (the ones
 	// the syncer watches).
 	Folders []string
@@ -79,6 +84,7 @@ type Handlers struct {
 	store    Store
 	syncer   Syncer
 	cloud    ImageHistory
+	desktops DesktopReader
 	folders  []string
 	people   People
 	sessions *auth.SessionStore
@@ -99,6 +105,7 @@ func New(cfg Config) *Handlers {
 		store:        cfg.Store,
 		syncer:       cfg.Syncer,
 		cloud:        cfg.Cloud,
+		desktops:     cfg.Desktops,
 		folders:      cfg.Folders,
 		people:       cfg.People,
 		sessions:     cfg.Sessions,
@@ -108,6 +115,9 @@ func New(cfg Config) *Handlers {
 		ops:          cfg.Ops,
 		cloudTimeout: cfg.CloudTimeout,
 		now:          cfg.Now,
+	}
+	if d, ok := cfg.Cloud.(DesktopReader); ok && h.desktops == nil {
+		h.desktops = d
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -73,7 +73,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 			Page:    views.PageImages,
 			Service: f.Service,
 			Filter:  f,
-			Folders: views.NewFolderOptions(h.visible(folders), f.Folders),
+			Folders: views.NewFolderOptions(h.pickerFolders(c, folders), f.Folders),
 		},
 		Filter:    f,
 		Columns:   columns(f.Service),

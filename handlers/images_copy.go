@@ -196,7 +196,9 @@ func (h *Handlers) renderCopy(c echo.Context, status int, p views.CopyPage, fe F
 
 // copySource is the Compute image the path names, which the viewer must be
 // allowed to see: 400 for a bad service or id, 404 when it is not cached,
-// 403 when its folder is not the viewer's to see.
+// and the same 404 (audited as denied) when its folder is not the viewer's
+// to see. Every copy of an image starts here, so no intent is ever built
+// from an image the person may not see.
 func (h *Handlers) copySource(c echo.Context) (cloud.Image, error) {
 	svc, err := parseService(c.Param("service"))
 	if err != nil {
@@ -212,15 +214,13 @@ func (h *Handlers) copySource(c echo.Context) (cloud.Image, error) {
 	}
 	img, err := h.store.Image(c.Request().Context(), svc, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return img, echo.NewHTTPError(http.StatusNotFound,
-			"No Compute image "+id+" is cached. It may have been deleted, or the next sync may bring it.")
+		return cloud.Image{}, errNoImage(svc, id)
 	}
 	if err != nil {
 		return img, err
 	}
 	if !viewer(c).Policy.CanView(img.FolderID) {
-		return img, h.deny(c, tracker.ActionCopy, "image", img.ID,
-			"You may not copy this image: folder %s belongs to no team of yours and is not shared.", img.FolderID)
+		return cloud.Image{}, h.hide(c, tracker.ActionCopy, "image", img.ID, img.FolderID, errNoImage(svc, id))
 	}
 	return img, nil
 }
@@ -263,9 +263,11 @@ func (h *Handlers) copyFolders(c echo.Context) (copyFolderSet, error) {
 	return s, nil
 }
 
-// copyTargetsAsked checks the folders a form asked for: each must be one the
-// viewer may copy into (else 403 naming it, in the audit log as a denied
-// action) and a folder id; duplicates are dropped.
+// copyTargetsAsked checks the folders a form asked for: each must be a
+// folder id the form offers (else 400), one the viewer may see (else the
+// same 400 as for an unknown folder, audited as denied: neither its id nor
+// its name is said) and may copy into (else 403 naming it, audited);
+// duplicates are dropped.
 func (h *Handlers) copyTargetsAsked(c echo.Context, action string, cf copyFolderSet, asked []string) ([]string, error) {
 	p := viewer(c).Policy
 	var out []string
@@ -277,6 +279,9 @@ func (h *Handlers) copyTargetsAsked(c echo.Context, action string, cf copyFolder
 		if vs := rules.ID("folder", f, true); len(vs) > 0 {
 			return nil, badRequest("Bad folder id: %s.", vs[0].Error())
 		}
+		if !p.CanView(f) {
+			return nil, h.hide(c, action, "folder", f, f, errUnknownTarget())
+		}
 		if !p.CanCopyInto(f) {
 			return nil, h.deny(c, action, "folder", f,
 				"You may not copy into folder %s: only copiers and editors of a team that owns it may. Ask an administrator for access.", cf.name(f))
@@ -286,11 +291,17 @@ func (h *Handlers) copyTargetsAsked(c echo.Context, action string, cf copyFolder
 		// cloud as a folder_id (found by TestHostileInput): only a folder
 		// the forms offer is a target.
 		if !slices.ContainsFunc(cf.targets, func(t cloud.Folder) bool { return t.ID == f }) {
-			return nil, badRequest("Unknown folder %q: pick one of the folders the form lists.", truncate(f))
+			return nil, errUnknownTarget()
 		}
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// errUnknownTarget is the answer to a copy into a folder the forms do not
+// offer: one that does not exist, or one the viewer may not see.
+func errUnknownTarget() error {
+	return badRequest("Unknown folder: pick one of the folders the form lists.")
 }
 
 // copyPage is the copy form's page around src, without the fields.
@@ -317,7 +328,7 @@ func (h *Handlers) copyNav(c echo.Context, cf copyFolderSet, svc cloud.Service) 
 	return views.Nav{
 		Service: svc,
 		Filter:  views.ImageFilter{Service: svc},
-		Folders: views.NewFolderOptions(h.visible(seen(c, cf.all)), nil),
+		Folders: views.NewFolderOptions(h.pickerFolders(c, cf.all), nil),
 	}
 }
 

@@ -35,8 +35,9 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	notFound := echo.NewHTTPError(http.StatusNotFound, "No copies were started together under this id.")
 	if len(ops) == 0 {
-		return echo.NewHTTPError(http.StatusNotFound, "No copies were started together under this id.")
+		return notFound
 	}
 	v := viewer(c)
 	mine := ops[:0:0]
@@ -46,7 +47,8 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 		}
 	}
 	if len(mine) == 0 {
-		return h.deny(c, "copy.view", "batch", batch, "You may not see these copies: they went into folders of other teams.")
+		// Another team's copies: the answer to a batch that does not exist.
+		return h.hide(c, "copy.view", "batch", batch, ops[0].FolderID, notFound)
 	}
 	slices.SortFunc(mine, func(a, b store.Operation) int { return int(a.ID - b.ID) })
 	cf, err := h.copyFolders(c)
@@ -68,7 +70,7 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 			r.SourceURL = views.ImageURL(cloud.Compute, o.SourceID)
 			name, ok := sources[o.SourceID]
 			if !ok {
-				if img, err := h.store.Image(ctx, cloud.Compute, o.SourceID); err == nil {
+				if img, err := h.store.Image(ctx, cloud.Compute, o.SourceID); err == nil && v.Policy.CanView(img.FolderID) {
 					name = img.Name
 				} else if !errors.Is(err, store.ErrNotFound) {
 					return err

@@ -200,9 +200,10 @@ func dashName(img cloud.Image) string {
 }
 
 // bulkCopyPage reads the images of a bulk copy: service must be compute,
-// ids at most bulkCopyMax (duplicates dropped), each visible to the viewer
-// (else 403); ids the cache does not hold are listed as missing. A row is
-// selected when its id is in selected.
+// ids at most bulkCopyMax (duplicates dropped); ids the cache does not
+// hold are listed as missing, and so are (audited as denied) the ones in
+// folders the viewer may not see: the same answer. A row is selected when
+// its id is in selected.
 func (h *Handlers) bulkCopyPage(c echo.Context, service string, ids, selected []string, cf copyFolderSet) (views.BulkCopyPage, error) {
 	svc, err := parseService(service)
 	if err != nil {
@@ -241,8 +242,9 @@ func (h *Handlers) bulkCopyPage(c echo.Context, service string, ids, selected []
 			return p, err
 		}
 		if !pol.CanView(img.FolderID) {
-			return p, h.deny(c, tracker.ActionCopy, "image", img.ID,
-				"You may not copy image %s: folder %s belongs to no team of yours and is not shared.", img.ID, img.FolderID)
+			_ = h.hide(c, tracker.ActionCopy, "image", img.ID, img.FolderID, nil)
+			p.Missing = append(p.Missing, id)
+			continue
 		}
 		p.Rows = append(p.Rows, views.BulkCopyRow{Image: views.NewImageRow(img, h.now()), Selected: slices.Contains(selected, id)})
 	}

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -55,6 +57,7 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 	p.Description = form.Get("description")
 	p.Batch = form.Get("batch")
 	fe := FieldErrors{}
+	hiddenIn := "" // the folder of a desktop the viewer may not see
 	labels, rows := parseLabelRows(form, fe)
 	p.Labels = rows
 	switch len(folders) {
@@ -68,6 +71,10 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 		fe["desktop_id"] = "The desktop id " + vs[0].Message + "."
 	} else if strings.ContainsFunc(p.DesktopID, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
 		fe["desktop_id"] = "A desktop id holds only lowercase letters and digits."
+	} else if msg, in, err := h.desktopSource(c, p.DesktopID); err != nil {
+		return err
+	} else if msg != "" {
+		fe["desktop_id"], hiddenIn = msg, in
 	}
 	if vs := rules.Name("name", p.Name, true); len(vs) > 0 {
 		fe["name"] = copyNameRuleMessage(p.Name, vs[0])
@@ -82,8 +89,15 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 	}
 	fe.add(rules.Description("description", p.Description)...)
 	if len(fe) > 0 {
-		h.audit(c, store.AuditEntry{Action: tracker.ActionCopyFromDesktop, TargetKind: "desktop", TargetID: auditClip(p.DesktopID),
-			Outcome: store.OutcomeFailure, Detail: auditClip(invalidInput(views.FieldErrors(fe)))})
+		entry := store.AuditEntry{Action: tracker.ActionCopyFromDesktop, TargetKind: "desktop", TargetID: auditClip(p.DesktopID),
+			Outcome: store.OutcomeFailure, Detail: auditClip(invalidInput(views.FieldErrors(fe)))}
+		if hiddenIn != "" {
+			// Another team's desktop: refused (denied, naming its folder for
+			// administrators) with the answer to a desktop that does not exist.
+			entry.Outcome = store.OutcomeDenied
+			entry.Detail = auditClip("desktop in folder " + hiddenIn + ", which belongs to no team of theirs and is not shared; answered as not found. " + entry.Detail)
+		}
+		h.audit(c, entry)
 		return h.renderFromDesktop(c, p, fe)
 	}
 	batch := h.copyBatch(c, p.Batch)
@@ -116,4 +130,45 @@ func (h *Handlers) fromDesktopPage(c echo.Context, cf copyFolderSet, folder stri
 			Checked: f.ID == folder || len(cf.targets) == 1})
 	}
 	return p
+}
+
+// DesktopReader tells whose a desktop is. *cloud.Client satisfies it.
+type DesktopReader interface {
+	GetDesktop(ctx context.Context, id string) (cloud.VirtualDesktop, error)
+}
+
+// noDesktopMessage is said next to the desktop id when the cloud knows no
+// such desktop and, word for word, when the desktop is in a folder the
+// viewer may not see.
+const noDesktopMessage = "No desktop with this id in the folders you may see. Check the id on the desktop's page."
+
+// desktopSource checks the desktop a Desktop image would be made from: the
+// cloud must know it and its folder must be one the viewer may see. msg is
+// the field message when not ("" when it may be imaged), and hiddenIn the
+// folder of a desktop that exists but is not theirs to see, for the audit
+// log only. The check is made here, before any intent is written, because
+// the cloud images any desktop the dashboard's own credentials reach.
+func (h *Handlers) desktopSource(c echo.Context, id string) (msg, hiddenIn string, err error) {
+	pol := viewer(c).Policy
+	if h.desktops == nil {
+		if pol.Admin() { // sees every folder: nothing to check
+			return "", "", nil
+		}
+		return "", "", echo.NewHTTPError(http.StatusServiceUnavailable,
+			"Images of desktops are off: this server cannot ask the cloud whose a desktop is. Try again later.")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), h.cloudTimeout)
+	defer cancel()
+	d, err := h.desktops.GetDesktop(ctx, id)
+	switch {
+	case errors.Is(err, cloud.ErrNotFound), errors.Is(err, cloud.ErrPermission), errors.Is(err, cloud.ErrInvalid):
+		return noDesktopMessage, "", nil
+	case err != nil:
+		h.log.WarnContext(ctx, "get desktop", "desktop", id, "err", err)
+		return "", "", echo.NewHTTPError(http.StatusServiceUnavailable, cloudMessage(err))
+	}
+	if !pol.CanView(d.FolderID) {
+		return noDesktopMessage, d.FolderID, nil
+	}
+	return "", "", nil
 }

@@ -39,7 +39,14 @@ func newCopyEnv(t *testing.T) *copyEnv {
 // newCopyEnvWith is newCopyEnv with a tracker made with tcfg.
 func newCopyEnvWith(t *testing.T, tcfg tracker.Config) *copyEnv {
 	t.Helper()
-	ce := newCloudEnvWith(t, 60, tcfg)
+	return newCopyEnvWatching(t, tcfg, nil)
+}
+
+// newCopyEnvWatching is newCopyEnvWith on a server that watches only
+// folders (--folder; nil: all).
+func newCopyEnvWatching(t *testing.T, tcfg tracker.Config, folders func(*sim.Sim) []string) *copyEnv {
+	t.Helper()
+	ce := newCloudEnvWatching(t, 60, tcfg, folders)
 	ctx := context.Background()
 	e := &copyEnv{cloudEnv: ce, folder: map[string]string{}, browsers: map[string]*webtest.Browser{"admin": ce.browser}}
 	for _, f := range ce.sim.Folders() {
@@ -144,7 +151,7 @@ func TestCopyByRole(t *testing.T) {
 	}{
 		{"viewer-a", alpha, http.StatusForbidden},
 		{"copier-a", alpha, http.StatusSeeOther},
-		{"copier-a", beta, http.StatusForbidden},
+		{"copier-a", beta, http.StatusBadRequest}, // not theirs to see: an unknown folder
 		{"editor-a", alpha, http.StatusSeeOther},
 		{"admin", beta, http.StatusSeeOther},
 	}
@@ -156,6 +163,9 @@ func TestCopyByRole(t *testing.T) {
 			rec, _ := e.post(tt.who, "/images/compute/"+src.ID+"/copy", copyPostForm([]string{tt.folder}, "{name}-"+tt.who))
 			if rec.Code != tt.code {
 				t.Fatalf("POST copy as %s = %d, want %d; body:\n%s", tt.who, rec.Code, tt.code, rec.Body.String())
+			}
+			if tt.code == http.StatusBadRequest && strings.Contains(rec.Body.String(), "team-beta") {
+				t.Errorf("the refusal names a folder %s may not see", tt.who)
 			}
 			want := before
 			if tt.code == http.StatusSeeOther {
@@ -409,12 +419,12 @@ func TestCopyFromDesktop(t *testing.T) {
 	before := e.sim.Created()
 
 	rec, doc := e.post("copier-a", "/desktop-images/new", url.Values{"folder": {alpha}, "desktop_id": {"nosuchdesktop0000000"}, "name": {"from-desktop"}})
-	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(copyFieldError(doc, "desktop_id"), "no such desktop") {
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(copyFieldError(doc, "desktop_id"), "No desktop with this id") {
 		t.Errorf("unknown desktop = %d %q", rec.Code, copyFieldError(doc, "desktop_id"))
 	}
 	rec, _ = e.post("copier-a", "/desktop-images/new", url.Values{"folder": {e.folder["team-beta"]}, "desktop_id": {desktops[0].ID}, "name": {"from-desktop"}})
-	if rec.Code != http.StatusForbidden {
-		t.Errorf("into another team's folder = %d, want 403", rec.Code)
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("into another team's folder = %d, want 400 (an unknown folder)", rec.Code)
 	}
 	rec, doc = e.post("copier-a", "/desktop-images/new", url.Values{"folder": {alpha}, "desktop_id": {desktops[0].ID}, "name": {"Bad Name"}})
 	if rec.Code != http.StatusUnprocessableEntity || copyFieldError(doc, "name") == "" {
@@ -475,8 +485,9 @@ func TestBulkCopy(t *testing.T) {
 	t.Run("into another team's folder", func(t *testing.T) {
 		f := form("{name}-b")
 		f.Set("folder", e.folder["team-beta"])
-		if rec, _ := e.post("copier-a", "/images/bulk-copy", f); rec.Code != http.StatusForbidden {
-			t.Errorf("POST = %d, want 403", rec.Code)
+		// Not theirs to see: answered as an unknown folder, unnamed.
+		if rec, _ := e.post("copier-a", "/images/bulk-copy", f); rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "team-beta") {
+			t.Errorf("POST = %d, want 400 without the folder's name", rec.Code)
 		}
 	})
 	if got := e.sim.Created(); got != before {

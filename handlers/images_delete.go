@@ -243,6 +243,12 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 	pol := viewer(c).Policy
 	var denied []string
 	for i, img := range imgs {
+		if img.ID != "" && !pol.CanView(img.FolderID) {
+			// Not theirs to see: listed as not cached, as a missing id is.
+			_ = h.hide(c, tracker.ActionDelete, "image", img.ID, img.FolderID, nil)
+			imgs[i] = cloud.Image{}
+			continue
+		}
 		if img.ID != "" && !pol.CanEdit(img.FolderID) {
 			denied = append(denied, ids[i])
 		}
@@ -267,7 +273,7 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 			Page:    views.PageImage,
 			Service: svc,
 			Filter:  views.ImageFilter{Service: svc},
-			Folders: views.NewFolderOptions(h.visible(folders), nil),
+			Folders: views.NewFolderOptions(h.pickerFolders(c, folders), nil),
 		},
 		Service: svc,
 	}

@@ -67,14 +67,14 @@ func TestDeleteImage(t *testing.T) {
 		}{
 			{"viewer-a", own, http.StatusForbidden},
 			{"copier-a", own, http.StatusForbidden},
-			{"editor-b", own, http.StatusForbidden},
+			{"editor-b", own, http.StatusNotFound}, // not theirs to see: as if missing
 			{"editor-a", golden, http.StatusForbidden},
 			{"editor-a", own, http.StatusSeeOther},
 		}
 		for _, tt := range tests {
 			b := ce.browsers[tt.who]
 			before := ce.sim.Calls(method(cloud.Compute, "Delete"))
-			if got := b.Get(deleteURL(tt.img)).Code; tt.want == http.StatusForbidden && got != tt.want {
+			if got := b.Get(deleteURL(tt.img)).Code; tt.want >= 400 && got != tt.want {
 				t.Errorf("%s GET delete = %d, want 403", tt.who, got)
 			}
 			r := page(t, b.Post(deleteURL(tt.img), url.Values{}))
@@ -82,11 +82,11 @@ func TestDeleteImage(t *testing.T) {
 				t.Fatalf("%s POST delete = %d, want %d:\n%s", tt.who, r.code, tt.want, r.body)
 			}
 			calls := ce.sim.Calls(method(cloud.Compute, "Delete")) - before
-			if tt.want == http.StatusForbidden {
+			if tt.want >= 400 {
 				if calls != 0 || !ce.exists(tt.img) {
-					t.Errorf("%s: %d Delete calls after a 403; image still there: %v", tt.who, calls, ce.exists(tt.img))
+					t.Errorf("%s: %d Delete calls after a %d; image still there: %v", tt.who, calls, tt.want, ce.exists(tt.img))
 				}
-				if got := r.text(`[data-testid="error-page"]`); !strings.Contains(got, "may delete its images") && !strings.Contains(got, "You may not see this image") {
+				if got := r.text(`[data-testid="error-page"]`); !strings.Contains(got, "may delete its images") && !strings.Contains(got, "is cached") {
 					t.Errorf("%s: refusal %q", tt.who, got)
 				}
 				continue
@@ -194,7 +194,6 @@ func TestBulkDelete(t *testing.T) {
 		}{
 			{"viewer-a", ids, ids},
 			{"copier-a", ids, ids},
-			{"editor-b", ids, ids},
 			{"editor-a", []string{a.ID, golden.ID}, []string{golden.ID}},
 		}
 		for _, tt := range tests {
@@ -220,6 +219,18 @@ func TestBulkDelete(t *testing.T) {
 			if got := deletes(); got != before {
 				t.Errorf("%s: %d Delete calls after a 403", tt.who, got-before)
 			}
+		}
+		// Another team's images are not theirs to see: listed as not
+		// cached, as made-up ids are, and nothing is deleted.
+		before := deletes()
+		br := ce.browsers["editor-b"]
+		hidden := page(t, br.Post(views.BulkDeleteURL, url.Values{"service": {"compute"}, "id": ids, "count": {"3"}}))
+		missing := page(t, br.Post(views.BulkDeleteURL, url.Values{"service": {"compute"}, "id": {"fd8nosuch00000000001", "fd8nosuch00000000002", "fd8nosuch00000000003"}, "count": {"3"}}))
+		if hidden.code != missing.code || hidden.code < 400 || strings.Contains(hidden.body, a.Name) {
+			t.Errorf("editor-b: another team's images = %d, made-up ids = %d", hidden.code, missing.code)
+		}
+		if got := deletes(); got != before {
+			t.Errorf("editor-b: %d Delete calls", got-before)
 		}
 		for _, img := range []cloud.Image{a, b, golden} {
 			if !ce.exists(img) {

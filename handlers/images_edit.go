@@ -200,8 +200,9 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 
 // changeTarget reads the image the path names from the cache and checks
 // that the viewer may change it: 400 for a bad service or id, 404 when it
-// is not cached, 403 (audited as action) when its folder is not theirs to
-// see or to change. verb says what they may not do ("edit", "delete").
+// is not cached or (audited as action) when its folder is not theirs to
+// see, 403 (audited) when it is not theirs to change. verb says what they
+// may not do ("edit", "delete").
 func (h *Handlers) changeTarget(c echo.Context, action, verb string) (cloud.Image, error) {
 	svc, err := parseService(c.Param("service"))
 	if err != nil {
@@ -211,22 +212,25 @@ func (h *Handlers) changeTarget(c echo.Context, action, verb string) (cloud.Imag
 	if vs := rules.ID("id", id, true); len(vs) > 0 {
 		return cloud.Image{}, badRequest("Bad image id: %s.", vs[0].Error())
 	}
-	img, err := h.store.Image(c.Request().Context(), svc, id)
+	ctx := c.Request().Context()
+	img, err := h.store.Image(ctx, svc, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return img, echo.NewHTTPError(http.StatusNotFound,
-			"No "+svc.Title()+" image "+id+" is cached. It may have been deleted, or the next sync may bring it.")
+		return cloud.Image{}, errNoImage(svc, id)
 	}
 	if err != nil {
 		return img, err
 	}
 	p := viewer(c).Policy
 	if !p.CanView(img.FolderID) {
-		return img, h.deny(c, action, "image", img.ID,
-			"You may not see this image: folder %s belongs to no team of yours and is not shared.", img.FolderID)
+		return cloud.Image{}, h.hide(c, action, "image", img.ID, img.FolderID, errNoImage(svc, id))
 	}
 	if !p.CanEdit(img.FolderID) {
+		name, err := h.folderName(ctx, img.FolderID)
+		if err != nil {
+			return img, err
+		}
 		return img, h.deny(c, action, "image", img.ID,
-			"Only an editor of a team that owns folder %s may %s its images.", img.FolderID, verb)
+			"Only an editor of a team that owns folder %s may %s its images.", name, verb)
 	}
 	return img, nil
 }
@@ -242,7 +246,7 @@ func (h *Handlers) imageNav(c echo.Context, img cloud.Image) (views.Nav, string,
 		Page:    views.PageImage,
 		Service: img.Service,
 		Filter:  views.ImageFilter{Service: img.Service},
-		Folders: views.NewFolderOptions(h.visible(folders), nil),
+		Folders: views.NewFolderOptions(h.pickerFolders(c, folders), nil),
 	}
 	return nav, views.FolderNames(folders)[img.FolderID], nil
 }

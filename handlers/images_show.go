@@ -113,7 +113,8 @@ func (h *Handlers) LatestInFamily(c echo.Context) error {
 }
 
 // imagePage reads the image the path names from the cache and builds its
-// page: 400 for a bad service or id, 404 when it is not cached.
+// page: 400 for a bad service or id, 404 when it is not cached, and the
+// same 404 when its folder is not the viewer's to see (audited).
 func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, error) {
 	svc, err := parseService(c.Param("service"))
 	if err != nil {
@@ -126,15 +127,13 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 	ctx := c.Request().Context()
 	img, err := h.store.Image(ctx, svc, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return views.ImagePage{}, img, echo.NewHTTPError(http.StatusNotFound,
-			"No "+svc.Title()+" image "+id+" is cached. It may have been deleted, or the next sync may bring it.")
+		return views.ImagePage{}, cloud.Image{}, errNoImage(svc, id)
 	}
 	if err != nil {
 		return views.ImagePage{}, img, err
 	}
 	if !viewer(c).Policy.CanView(img.FolderID) {
-		return views.ImagePage{}, img, h.deny(c, "image.view", "image", img.ID,
-			"You may not see this image: folder %s belongs to no team of yours and is not shared.", img.FolderID)
+		return views.ImagePage{}, cloud.Image{}, h.hide(c, "image.view", "image", img.ID, img.FolderID, errNoImage(svc, id))
 	}
 	folders, err := h.store.Folders(ctx)
 	if err != nil {
@@ -148,7 +147,7 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 			Page:    views.PageImage,
 			Service: svc,
 			Filter:  views.ImageFilter{Service: svc},
-			Folders: views.NewFolderOptions(h.visible(folders), nil),
+			Folders: views.NewFolderOptions(h.pickerFolders(c, folders), nil),
 		},
 		Image:         row,
 		Fields:        views.NewImageFields(row, img, name),
@@ -161,4 +160,11 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 		p.LatestURL = row.URL + "/latest"
 	}
 	return p, img, nil
+}
+
+// errNoImage is the answer for an image the cache does not hold, and,
+// word for word, for one in a folder the viewer may not see (see hide).
+func errNoImage(svc cloud.Service, id string) error {
+	return echo.NewHTTPError(http.StatusNotFound,
+		"No "+svc.Title()+" image "+id+" is cached. It may have been deleted, or the next sync may bring it.")
 }

@@ -145,6 +145,13 @@ func newCloudEnv(t *testing.T, images int) *cloudEnv {
 // newCloudEnvWith is newCloudEnv with a tracker made with tcfg.
 func newCloudEnvWith(t *testing.T, images int, tcfg tracker.Config) *cloudEnv {
 	t.Helper()
+	return newCloudEnvWatching(t, images, tcfg, nil)
+}
+
+// newCloudEnvWatching is newCloudEnvWith on a server that watches only
+// folders (--folder), all of them when nil.
+func newCloudEnvWatching(t *testing.T, images int, tcfg tracker.Config, folders func(*sim.Sim) []string) *cloudEnv {
+	t.Helper()
 	ctx := context.Background()
 	s, c := cloudtest.Start(t, sim.Options{Images: images})
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))
@@ -158,7 +165,11 @@ func newCloudEnvWith(t *testing.T, images int, tcfg tracker.Config) *cloudEnv {
 	}
 	e := &env{t: t, store: st, syncer: sy}
 	tr := tracker.New(c, st, tcfg)
-	e.serve(handlers.Config{Store: st, Syncer: sy, Cloud: c, CloudTimeout: 3 * time.Second, Tracker: tr, Ops: st})
+	var watched []string
+	if folders != nil {
+		watched = folders(s)
+	}
+	e.serve(handlers.Config{Store: st, Syncer: sy, Cloud: c, CloudTimeout: 3 * time.Second, Tracker: tr, Ops: st, Folders: watched})
 	return &cloudEnv{env: e, sim: s, client: c, tracker: tr}
 }
 

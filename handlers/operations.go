@@ -77,8 +77,8 @@ func (h *Handlers) opRowAt(o store.Operation, names map[string]string, now time.
 }
 
 // operation reads the operation the path names and checks that the viewer
-// may see its folder: 404 for an unknown one, 403 (audited as action)
-// otherwise.
+// may see its folder: 404 for an unknown one, and the same 404 (audited as
+// action) for one in a folder they may not see.
 func (h *Handlers) operation(c echo.Context, action string) (store.Operation, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -87,16 +87,16 @@ func (h *Handlers) operation(c echo.Context, action string) (store.Operation, er
 	if h.ops == nil {
 		return store.Operation{}, echo.NewHTTPError(http.StatusServiceUnavailable, "This server keeps no operations.")
 	}
+	notFound := echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("The dashboard knows no operation %d.", id))
 	o, err := h.ops.Operation(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return o, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("The dashboard knows no operation %d.", id))
+		return store.Operation{}, notFound
 	}
 	if err != nil {
 		return o, err
 	}
 	if !viewer(c).Policy.CanView(o.FolderID) {
-		return store.Operation{}, h.deny(c, action, "operation", strconv.FormatInt(id, 10),
-			"You may not see this operation: folder %s belongs to no team of yours and is not shared.", o.FolderID)
+		return store.Operation{}, h.hide(c, action, "operation", strconv.FormatInt(id, 10), o.FolderID, notFound)
 	}
 	return o, nil
 }
@@ -522,8 +522,12 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 	}
 	target := strconv.FormatInt(o.ID, 10)
 	if !h.mayCancel(c, o) {
+		folder, err := h.folderName(c.Request().Context(), o.FolderID)
+		if err != nil {
+			return err
+		}
 		return h.deny(c, action, "operation", target,
-			"Only the person who started this operation, an editor of folder %s or an administrator may cancel it.", o.FolderID)
+			"Only the person who started this operation, an editor of folder %s or an administrator may cancel it.", folder)
 	}
 	if h.tracker == nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "This server cannot change anything in the cloud right now.")

@@ -677,14 +677,15 @@ func TestOperationsVisibility(t *testing.T) {
 			t.Errorf("viewer-a is offered folders %v", offered)
 		}
 	}
-	// Another team's operation: 403 everywhere, and nothing via a filter.
+	// Another team's operation: answered as one that does not exist (404),
+	// and nothing via a filter.
 	for _, target := range []string{
 		fmt.Sprintf("/operations/%d", betaOp.ID),
 		badgeURL(betaOp.ID),
 		"/operations?folder=" + e.beta,
 	} {
-		if r := e.as("viewer-a", "GET", target, nil, hx...); r.code != http.StatusForbidden {
-			t.Errorf("viewer-a GET %s = %d, want 403", target, r.code)
+		if r := e.as("viewer-a", "GET", target, nil, hx...); r.code != http.StatusNotFound {
+			t.Errorf("viewer-a GET %s = %d, want 404", target, r.code)
 		}
 	}
 	if r := e.as("viewer-a", "GET", fmt.Sprintf("/operations/%d", alphaOp.ID), nil); r.code != http.StatusOK {
@@ -817,7 +818,7 @@ func TestCancelOperation(t *testing.T) {
 		{"admin", "copier-a", http.StatusOK},
 		{"viewer-a", "copier-a", http.StatusForbidden}, // sees it, may not cancel
 		{"copier-a", "editor-a", http.StatusForbidden}, // someone else's, not an editor
-		{"editor-b", "copier-a", http.StatusForbidden}, // another team's
+		{"editor-b", "copier-a", http.StatusNotFound},  // another team's: as if missing
 	}
 	for i, tt := range tests {
 		name := fmt.Sprintf("%s cancels %s's", tt.who, tt.owner)

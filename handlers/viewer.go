@@ -10,6 +10,7 @@ import (
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/views"
 )
 
 // Viewer is the person a request is answered for: the account and what its
@@ -81,16 +82,35 @@ func (h *Handlers) deny(c echo.Context, action, kind, target, format string, arg
 // rather than unfiltered.
 const noFolder = "-"
 
+// hide refuses the viewer target, which lies in folder, a folder they may
+// not see: the audit log records the refusal (denied, naming the folder,
+// for administrators), and the answer is notFound, the very answer to a
+// target that does not exist, so that a refusal tells nothing about what
+// other teams' folders hold.
+func (h *Handlers) hide(c echo.Context, action, kind, target, folder string, notFound error) error {
+	h.audit(c, store.AuditEntry{Action: action, TargetKind: kind, TargetID: auditClip(target), Outcome: store.OutcomeDenied,
+		Detail: auditClip("in folder " + folder + ", which belongs to no team of theirs and is not shared; answered as not found")})
+	return notFound
+}
+
+// errNoSuchFolder is the answer to a list filtered by a folder the viewer
+// may not see, or by one that does not exist: the same for both, and the id
+// is not repeated back.
+func errNoSuchFolder() error {
+	return echo.NewHTTPError(http.StatusNotFound,
+		"No such folder among the folders you may see. Pick one from the folder list.")
+}
+
 // scope is the folders a list shows the viewer: the ones asked for, each of
-// which they must be allowed to see (a 403 naming the first that is not),
-// or when none are asked for, every folder they may see (nil, meaning all
-// folders, for an admin). action names the refused action in the audit log.
+// which they must be allowed to see (one they may not see, or one that
+// does not exist, is the same 404, audited as a denied action), or when
+// none are asked for, every folder they may see (nil, meaning all folders,
+// for an admin).
 func (h *Handlers) scope(c echo.Context, action string, asked []string) ([]string, error) {
 	p := viewer(c).Policy
 	for _, f := range asked {
 		if !p.CanView(f) {
-			return nil, h.deny(c, action, "folder", f,
-				"You may not see folder %s: it belongs to no team of yours and is not shared. Ask an administrator for access.", f)
+			return nil, h.hide(c, action, "folder", f, f, errNoSuchFolder())
 		}
 	}
 	if len(asked) > 0 {
@@ -106,7 +126,7 @@ func (h *Handlers) scope(c echo.Context, action string, asked []string) ([]strin
 	return ids, nil
 }
 
-// seen keeps the folders the viewer may see, for the folder picker.
+// seen keeps the folders the viewer may see.
 func seen(c echo.Context, folders []cloud.Folder) []cloud.Folder {
 	p := viewer(c).Policy
 	if p.Admin() {
@@ -119,4 +139,28 @@ func seen(c echo.Context, folders []cloud.Folder) []cloud.Folder {
 		}
 	}
 	return out
+}
+
+// pickerFolders are the folders every page offers the viewer (the folder
+// picker, the filters, the copy pages' header): the watched ones when the
+// server watches only some (--folder), else every cached folder, and of
+// those only the ones the viewer may see. The filter is here, where the
+// list is made for the request, and not in the templates: a watched folder
+// of another team is neither offered nor named.
+func (h *Handlers) pickerFolders(c echo.Context, known []cloud.Folder) []cloud.Folder {
+	return seen(c, h.visible(known))
+}
+
+// folderName is the cached name of a folder the viewer may see, for a
+// message; its id when it has no name. Call it only for a visible folder:
+// the name of one the viewer may not see is not theirs to read.
+func (h *Handlers) folderName(ctx context.Context, id string) (string, error) {
+	folders, err := h.store.Folders(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n := views.FolderNames(folders)[id]; n != "" {
+		return n, nil
+	}
+	return id, nil
 }

@@ -255,6 +255,12 @@ func (t *Tracker) showInFlight(ctx context.Context, o store.Operation) {
 	}
 }
 
+// LostMessage is the reason a person reads for an operation the cloud no
+// longer knows (it forgets operations after a while, or lost them in a
+// restart): what happened, what to do, and that nobody follows it any more.
+const LostMessage = "The cloud no longer knows this operation (it may have been restarted, or the operation expired), " +
+	"so the dashboard stopped following it. Check the image's status to see whether the change was made."
+
 // saver records an operation that is still open.
 type saver func(context.Context, store.Operation) error
 
@@ -271,9 +277,10 @@ func (t *Tracker) poll(ctx context.Context, o store.Operation, save saver) (stor
 	op, err := t.cloud.GetOperation(ctx, o.CloudID)
 	switch {
 	case errors.Is(err, cloud.ErrNotFound):
-		o.State, o.ErrorCode = store.OpLost, "NotFound"
-		o.ErrorMessage = "The cloud no longer knows operation " + o.CloudID +
-			" (operations are kept for a limited time), so its outcome is unknown: check the image itself."
+		o.State, o.ErrorCode, o.ErrorMessage = store.OpLost, "NotFound", LostMessage
+		// The person reads LostMessage; the log keeps which operation and why.
+		t.log.WarnContext(ctx, "operation lost: the cloud answered NotFound", "id", o.ID, "cloud_id", o.CloudID,
+			"action", o.Action, "image", o.ImageID, "polls", o.Polls, "err", err)
 		return o, t.finish(ctx, o, nil, cloud.Image{})
 	case err != nil:
 		// Unavailable, rate limited, timed out: keep polling, more slowly.

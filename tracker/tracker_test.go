@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -258,8 +259,14 @@ func TestLostOperation(t *testing.T) {
 		t.Fatal("the emulator did not know the operation")
 	}
 	o = e.untilDone(o.ID)
-	if o.State != store.OpLost || o.ErrorMessage == "" {
+	if o.State != store.OpLost || o.ErrorMessage != LostMessage {
 		t.Errorf("= %+v, want lost with an explanation", o)
+	}
+	// Written for a person: no cloud id, no gRPC code.
+	for _, internal := range []string{o.CloudID, "NotFound", "operation op"} {
+		if strings.Contains(o.ErrorMessage, internal) {
+			t.Errorf("the reason %q shows %q", o.ErrorMessage, internal)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 func (s *Sim) register(g *grpc.Server) {
 	compute.RegisterImageServiceServer(g, &computeImages{s: s})
 	clouddesktop.RegisterDesktopImageServiceServer(g, &desktopImages{s: s})
+	clouddesktop.RegisterDesktopServiceServer(g, &desktopVMs{s: s})
 	baremetal.RegisterImageServiceServer(g, &baremetalImages{s: s})
 	operation.RegisterOperationServiceServer(g, &operations{s: s})
 	resourcemanager.RegisterCloudServiceServer(g, &clouds{s: s})

@@ -1,0 +1,63 @@
+package cloud
+
+import (
+	"context"
+	"fmt"
+
+	desktop "github.com/yandex-cloud/go-genproto/yandex/cloud/clouddesktop/v1"
+	"google.golang.org/grpc"
+)
+
+// VirtualDesktop is a Cloud Desktop (a virtual machine a person works in), as far
+// as the dashboard needs it: a source of Desktop images, whose folder says
+// who may image it. (Desktop is the name of the image service.)
+type VirtualDesktop struct {
+	ID       string
+	FolderID string
+	Name     string
+	Status   string
+}
+
+func desktopFrom(m *desktop.Desktop) VirtualDesktop {
+	return VirtualDesktop{ID: m.GetId(), FolderID: m.GetFolderId(), Name: m.GetName(), Status: m.GetStatus().String()}
+}
+
+// GetDesktop reads one desktop (DesktopService.Get); ErrNotFound when the
+// cloud knows no desktop of that id.
+func (c *Client) GetDesktop(ctx context.Context, id string) (VirtualDesktop, error) {
+	const op = "clouddesktop.DesktopService.Get"
+	m, err := read(ctx, c, op, func(ctx context.Context, o ...grpc.CallOption) (*desktop.Desktop, error) {
+		return c.desktops.Get(ctx, &desktop.GetDesktopRequest{DesktopId: id}, o...)
+	})
+	if err != nil {
+		return VirtualDesktop{}, err
+	}
+	return desktopFrom(m), nil
+}
+
+// Desktops lists every desktop of a folder (DesktopService.List), paging
+// through all of them.
+func (c *Client) Desktops(ctx context.Context, folderID string) ([]VirtualDesktop, error) {
+	const op = "clouddesktop.DesktopService.List"
+	var out []VirtualDesktop
+	token := ""
+	for {
+		resp, err := read(ctx, c, op, func(ctx context.Context, o ...grpc.CallOption) (*desktop.ListDesktopsResponse, error) {
+			return c.desktops.List(ctx, &desktop.ListDesktopsRequest{FolderId: folderID, PageSize: listPageSize, PageToken: token}, o...)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range resp.GetDesktops() {
+			out = append(out, desktopFrom(m))
+		}
+		next := resp.GetNextPageToken()
+		if next == "" {
+			return out, nil
+		}
+		if next == token {
+			return nil, fmt.Errorf("%s: the server repeated page token %q", op, next)
+		}
+		token = next
+	}
+}
