@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -66,21 +65,6 @@ func immutable(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// httpMetrics are the series observe records.
-type httpMetrics struct {
-	requests *metrics.CounterVec
-	duration *metrics.HistogramVec
-}
-
-func newHTTPMetrics(reg *metrics.Registry) httpMetrics {
-	return httpMetrics{
-		requests: reg.Counter("imagedash_http_requests_total",
-			"HTTP requests answered, by method, route and status code.", "method", "route", "code"),
-		duration: reg.Histogram("imagedash_http_request_duration_seconds",
-			"Time to answer an HTTP request, by route.", metrics.DefBuckets(), "route"),
-	}
-}
-
 // panicError is a recovered panic with the stack where it happened.
 type panicError struct {
 	err   error
@@ -93,7 +77,7 @@ func (p *panicError) Unwrap() error { return p.err }
 // observe logs every request once and records its metrics. It runs the error
 // handler itself (rather than leaving it to Echo after all middleware) so
 // that the status it logs and counts is the one the client got.
-func observe(log *slog.Logger, m httpMetrics) echo.MiddlewareFunc {
+func observe(log *slog.Logger, m *metrics.HTTP) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -105,13 +89,10 @@ func observe(log *slog.Logger, m httpMetrics) echo.MiddlewareFunc {
 
 			req, res := c.Request(), c.Response()
 			// The route pattern, not the path: ids in paths would make the
-			// metrics' label sets grow without bound.
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
-			m.requests.With(req.Method, route, strconv.Itoa(res.Status)).Inc()
-			m.duration.With(route).Observe(elapsed.Seconds())
+			// metrics' label sets grow without bound (m normalises the
+			// method and the code the same way).
+			route := metrics.Route(c.Path())
+			m.Observe(req.Method, route, res.Status, elapsed)
 
 			attrs := []slog.Attr{
 				slog.String("method", req.Method),

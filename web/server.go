@@ -9,10 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/handlers"
@@ -42,8 +42,8 @@ type Deps struct {
 	// means always ready.
 	Ready func(context.Context) error
 	// Metrics receives the HTTP metrics and is exposed at /metrics; nil → a
-	// fresh registry.
-	Metrics *metrics.Registry
+	// fresh metrics.NewRegistry (with the Go and process collectors).
+	Metrics *prometheus.Registry
 	// Sessions and Directory say who a request is from. Without them every
 	// request is anonymous: only the public paths answer, the rest go to
 	// the sign-in page (fail closed).
@@ -65,9 +65,6 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
 	}
-	reg.GaugeFunc("go_goroutines", "Number of goroutines that currently exist.",
-		func() float64 { return float64(runtime.NumGoroutine()) })
-	metrics.RegisterProcess(reg) // heap and resident memory, for the soak test and dashboards
 
 	e := echo.New()
 	e.HideBanner = true
@@ -91,7 +88,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	// Outermost first: observe sees the final status of everything below,
 	// including recovered panics and errors.
 	e.Use(
-		observe(log, newHTTPMetrics(reg)),
+		observe(log, metrics.NewHTTP(reg)),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			DisableStackAll: true,
 			// Hand the panic, with its stack, to observe, which logs it once.
@@ -116,7 +113,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.GET("/healthz", healthz)
 	e.HEAD("/healthz", healthz)
 	e.GET("/readyz", readyz(deps.Ready))
-	e.GET("/metrics", echo.WrapHandler(reg))
+	e.GET("/metrics", echo.WrapHandler(metrics.Handler(reg)))
 
 	// Static assets: content-addressed URLs (see static.URL), cached forever.
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*",

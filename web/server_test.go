@@ -159,18 +159,18 @@ func TestMetrics(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("/metrics = %d", rec.Code)
 	}
-	if ct := rec.Header().Get("Content-Type"); ct != metrics.ContentType {
-		t.Errorf("Content-Type = %q, want %q", ct, metrics.ContentType)
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type = %q, want the text exposition format", ct)
 	}
 	body := rec.Body.String()
 	for _, want := range []string{
 		"# TYPE imagedash_http_requests_total counter\n",
-		`imagedash_http_requests_total{method="GET",route="/healthz",code="200"} 1` + "\n",
-		`imagedash_http_requests_total{method="HEAD",route="/healthz",code="200"} 1` + "\n",
-		`imagedash_http_requests_total{method="GET",route="/",code="200"} 1` + "\n",
-		`imagedash_http_requests_total{method="GET",route="/",code="400"} 1` + "\n",
+		`imagedash_http_requests_total{code="200",method="GET",route="/healthz"} 1` + "\n",
+		`imagedash_http_requests_total{code="200",method="HEAD",route="/healthz"} 1` + "\n",
+		`imagedash_http_requests_total{code="200",method="GET",route="/"} 1` + "\n",
+		`imagedash_http_requests_total{code="400",method="GET",route="/"} 1` + "\n",
 		// An unknown path is one label value, not one per path.
-		`imagedash_http_requests_total{method="GET",route="unmatched",code="404"} 1` + "\n",
+		`imagedash_http_requests_total{code="404",method="GET",route="unmatched"} 1` + "\n",
 		"# TYPE imagedash_http_request_duration_seconds histogram\n",
 		`imagedash_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2` + "\n",
 		`imagedash_http_request_duration_seconds_count{route="/"} 2` + "\n",

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/imagedash/imagedash/auth"
@@ -490,7 +491,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 // (store.CacheStats), so an operator can tell a cold cache from a slow
 // disk: imagedash_list_cache_{hits,misses,kept,dropped,cleared}, and how
 // the pages were read: imagedash_list_cache_{memory_pages,memory_retries,sql_pages,memory_drops}.
-func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
+func registerCacheMetrics(reg prometheus.Registerer, st *store.Store) {
 	for _, m := range []struct {
 		name, help string
 		pick       func(store.CacheStats) uint64
@@ -505,6 +506,7 @@ func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
 		{"sql_pages", "List pages computed by SQL (index not loaded yet, or behind three times), since start.", func(c store.CacheStats) uint64 { return c.SQLPages }},
 		{"memory_drops", "Times the in-memory index disagreed with the database with no write under way and was dropped to load again (a bug if ever above 0), since start.", func(c store.CacheStats) uint64 { return c.MemDrops }},
 	} {
-		reg.GaugeFunc("imagedash_list_cache_"+m.name, m.help, func() float64 { return float64(m.pick(st.CacheStats())) })
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imagedash_list_cache_" + m.name, Help: m.help},
+			func() float64 { return float64(m.pick(st.CacheStats())) }))
 	}
 }
