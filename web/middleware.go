@@ -45,6 +45,11 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("X-Frame-Options", "DENY")
 		// The old XSS auditor is gone or harmful; 0 turns it off explicitly.
 		h.Set("X-XSS-Protection", "0")
+		// Pages, partials, redirects, errors and exports carry a person's
+		// data: no browser or proxy may keep them (a shared computer's
+		// Back button, a caching proxy). Static assets replace this with
+		// their long cache (immutable).
+		h.Set(echo.HeaderCacheControl, "no-store")
 		return next(c)
 	}
 }
@@ -57,13 +62,13 @@ func newNonce() string {
 }
 
 // immutable marks a static answer cacheable forever. Only a found file gets
-// it: a 404 must not stick in caches for a year.
+// it: a 404 must not stick in caches for a year, it goes back to no-store.
 func immutable(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=31536000, immutable")
 		err := next(c)
 		if err != nil && !c.Response().Committed {
-			c.Response().Header().Del(echo.HeaderCacheControl)
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		}
 		return err
 	}
