@@ -32,6 +32,13 @@ type Config struct {
 	// X-Forwarded-For names the client; empty trusts no header and takes
 	// the peer's address.
 	TrustedProxies []string
+	// AllowedHosts are the host names and addresses (a port, if any, is
+	// ignored) the dashboard answers to besides localhost and loopback
+	// addresses; a request for another Host is refused with 421 (DNS
+	// rebinding), except the probes and /metrics. Nil turns the check off
+	// (tests and embedders calling the handler directly); main always sets
+	// it, to the hosts of --addr and --public-url.
+	AllowedHosts []string
 }
 
 // Deps are the server's dependencies, built in main.
@@ -98,6 +105,12 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 			DisableErrorHandler: true,
 		}),
 		securityHeaders,
+	)
+	if cfg.AllowedHosts != nil {
+		// Before the body, the session or the CSRF check are looked at.
+		e.Use(checkHost(newHostPolicy(cfg.AllowedHosts)))
+	}
+	e.Use(
 		middleware.BodyLimit(cfg.BodyLimit),
 		readFormFirst,
 		// Cross-site POSTs (Sec-Fetch-Site, else Origin) are refused with

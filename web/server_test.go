@@ -36,6 +36,12 @@ type server struct {
 
 func newServer(t *testing.T, ready func(context.Context) error) server {
 	t.Helper()
+	return newServerConfig(t, web.Config{}, ready)
+}
+
+// newServerConfig is newServer with a Config.
+func newServerConfig(t *testing.T, cfg web.Config, ready func(context.Context) error) server {
+	t.Helper()
 	var logs bytes.Buffer
 	// An empty cache on a temp file: the pages render their "first sync" state.
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "imagedash.db"))
@@ -44,7 +50,7 @@ func newServer(t *testing.T, ready func(context.Context) error) server {
 	}
 	t.Cleanup(func() { st.Close() })
 	sessions, dir := webtest.People(t, st, nil)
-	e, err := web.New(web.Config{}, web.Deps{
+	e, err := web.New(cfg, web.Deps{
 		Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
 		Handlers:  handlers.New(handlers.Config{Store: st, People: st, Sessions: sessions}),
 		Ready:     ready,

@@ -73,6 +73,8 @@ type config struct {
 	sessionLifetime time.Duration
 	secureCookies   bool
 	trustedProxies  string
+	publicURL       string
+	publicHost      string // of publicURL, checked
 	debugAddr       string
 	maxInFlight     int
 	adminPassword   string // from the environment only
@@ -111,7 +113,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.maxInFlight, "max-inflight-per-user", 200, "operations one person may have in flight at once; a copy, edit or delete past it is refused with 429 (0 = no limit)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, apart from the dashboard; keep it on loopback (\"\" = off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "address ranges (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For names the client (\"\" = none: use the peer address)")
+	fs.StringVar(&c.publicURL, "public-url", "", "the address people open the dashboard at, e.g. https://images.example.com; requests for other host names than it, --addr's, localhost and loopback are refused (\"\" = none)")
 	if err := parseWithEnv(fs, args[1:], envPrefix, getenv); err != nil {
+		return c, err
+	}
+	var err error
+	if c.publicHost, err = publicHost(c.publicURL); err != nil {
 		return c, err
 	}
 	c.adminPassword = getenv(adminPasswordEnv)
@@ -328,6 +335,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	e, err := web.New(web.Config{
 		SecureCookies:  cfg.secureCookies,
 		TrustedProxies: splitList(cfg.trustedProxies),
+		AllowedHosts:   allowedHosts(cfg.addr, cfg.publicHost, net.InterfaceAddrs, log.With("component", "http")),
 	}, web.Deps{
 		Metrics:   reg,
 		Logger:    log.With("component", "http"),
