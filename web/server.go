@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -39,6 +40,8 @@ type Config struct {
 	// (tests and embedders calling the handler directly); main always sets
 	// it, to the hosts of --addr and --public-url.
 	AllowedHosts []string
+	// ReadyInterval is how long a readiness answer is reused; 0 → 5 s.
+	ReadyInterval time.Duration
 }
 
 // Deps are the server's dependencies, built in main.
@@ -46,8 +49,11 @@ type Deps struct {
 	Logger   *slog.Logger
 	Handlers *handlers.Handlers
 	// Ready reports whether the app can serve (nil error) or why not; nil
-	// means always ready.
+	// means always ready. /readyz calls it at most once per
+	// Config.ReadyInterval, however many callers.
 	Ready func(context.Context) error
+	// Now is the clock of the readiness cache; nil → time.Now.
+	Now func() time.Time
 	// Metrics receives the HTTP metrics and is exposed at /metrics; nil → a
 	// fresh metrics.NewRegistry (with the Go and process collectors).
 	Metrics *prometheus.Registry
@@ -125,7 +131,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	// Probes and metrics.
 	e.GET("/healthz", healthz)
 	e.HEAD("/healthz", healthz)
-	e.GET("/readyz", readyz(deps.Ready))
+	e.GET("/readyz", readyz(newReadyProbe(deps.Ready, deps.Now, cfg.ReadyInterval, log)))
 	e.GET("/metrics", echo.WrapHandler(metrics.Handler(reg)))
 
 	// Static assets: content-addressed URLs (see static.URL), cached forever.
@@ -208,16 +214,4 @@ func healthz(c echo.Context) error {
 		return c.NoContent(http.StatusOK)
 	}
 	return c.String(http.StatusOK, "ok")
-}
-
-// readyz says whether the app can serve requests now.
-func readyz(ready func(context.Context) error) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if ready != nil {
-			if err := ready(c.Request().Context()); err != nil {
-				return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error())
-			}
-		}
-		return c.String(http.StatusOK, "ok")
-	}
 }
