@@ -2,110 +2,91 @@ package metrics
 
 import (
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 )
 
-func TestWriteText(t *testing.T) {
-	reg := NewRegistry()
-	req := reg.Counter("app_requests_total", "Requests.\nBy route.", "method", "route")
-	req.With("GET", "/").Inc()
-	req.With("GET", "/").Add(2)
-	req.With("POST", `/a"b\c`).Inc()
-	g := reg.Gauge("app_queue", "Queue length.")
-	g.With().Set(7)
-	g.With().Add(-2)
-	reg.GaugeFunc("app_up", "Always one.", func() float64 { return 1 })
-	h := reg.Histogram("app_seconds", "Latency.", []float64{1, 0.1}, "route")
-	for _, v := range []float64{0.05, 0.1, 0.5, 3} {
-		h.With("/").Observe(v)
+func TestLabels(t *testing.T) {
+	methods := []struct{ give, want string }{
+		{"GET", "GET"}, {"HEAD", "HEAD"}, {"POST", "POST"}, {"PUT", "PUT"}, {"PATCH", "PATCH"},
+		{"DELETE", "DELETE"}, {"OPTIONS", "OPTIONS"},
+		{"get", "other"}, {"TRACE", "other"}, {"CONNECT", "other"}, {"XKQWZ", "other"}, {"", "other"},
 	}
-	reg.Histogram("app_empty_seconds", "Never observed.", []float64{1})
-
-	var b strings.Builder
-	if err := reg.WriteText(&b); err != nil {
-		t.Fatal(err)
+	for _, tt := range methods {
+		if got := Method(tt.give); got != tt.want {
+			t.Errorf("Method(%q) = %q, want %q", tt.give, got, tt.want)
+		}
 	}
-	want := `# HELP app_empty_seconds Never observed.
-# TYPE app_empty_seconds histogram
-# HELP app_queue Queue length.
-# TYPE app_queue gauge
-app_queue 5
-# HELP app_requests_total Requests.\nBy route.
-# TYPE app_requests_total counter
-app_requests_total{method="GET",route="/"} 3
-app_requests_total{method="POST",route="/a\"b\\c"} 1
-# HELP app_seconds Latency.
-# TYPE app_seconds histogram
-app_seconds_bucket{route="/",le="0.1"} 2
-app_seconds_bucket{route="/",le="1"} 3
-app_seconds_bucket{route="/",le="+Inf"} 4
-app_seconds_sum{route="/"} 3.65
-app_seconds_count{route="/"} 4
-# HELP app_up Always one.
-# TYPE app_up gauge
-app_up 1
-`
-	if got := b.String(); got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
-}
-
-func TestServeHTTP(t *testing.T) {
-	reg := NewRegistry()
-	reg.Counter("x_total", "X.").With().Inc()
-	rec := httptest.NewRecorder()
-	reg.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if ct := rec.Header().Get("Content-Type"); ct != ContentType {
-		t.Errorf("Content-Type = %q, want %q", ct, ContentType)
-	}
-	if !strings.Contains(rec.Body.String(), "x_total 1\n") {
-		t.Errorf("body = %q", rec.Body.String())
-	}
-}
-
-func TestPanics(t *testing.T) {
-	tests := []struct {
-		name string
-		give func(r *Registry)
+	codes := []struct {
+		give int
+		want string
 	}{
-		{"duplicate name", func(r *Registry) { r.Counter("a", ""); r.Gauge("a", "") }},
-		{"reserved label", func(r *Registry) { r.Histogram("h", "", nil, "le") }},
-		{"wrong label count", func(r *Registry) { r.Counter("c", "", "x").With() }},
-		{"counter decreases", func(r *Registry) { r.Counter("c", "").With().Add(-1) }},
+		{200, "200"}, {286, "286"}, {303, "303"}, {404, "404"}, {408, "408"}, {421, "421"}, {507, "507"},
+		{299, "2xx"}, {499, "4xx"}, {599, "5xx"}, {0, "other"}, {99, "other"}, {600, "other"}, {-1, "other"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("did not panic")
-				}
-			}()
-			tt.give(NewRegistry())
-		})
+	for _, tt := range codes {
+		if got := Code(tt.give); got != tt.want {
+			t.Errorf("Code(%d) = %q, want %q", tt.give, got, tt.want)
+		}
+	}
+	routes := []struct{ give, want string }{{"", "unmatched"}, {"/images/:service/:id", "/images/:service/:id"}}
+	for _, tt := range routes {
+		if got := Route(tt.give); got != tt.want {
+			t.Errorf("Route(%q) = %q, want %q", tt.give, got, tt.want)
+		}
 	}
 }
 
-func TestConcurrentUse(t *testing.T) {
+// TestRegistry: the series the soak test and dashboards read come from the
+// library's collectors under their usual names.
+func TestRegistry(t *testing.T) {
 	reg := NewRegistry()
-	c := reg.Counter("c_total", "", "k")
-	h := reg.Histogram("h_seconds", "", DefBuckets(), "k")
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			for range 1000 {
-				c.With("a").Inc()
-				h.With("a").Observe(float64(i) / 100)
-			}
-			_ = reg.WriteText(&strings.Builder{})
-		})
+	h := NewHTTP(reg)
+	h.Observe("BREW", "", 418, 3*time.Millisecond)
+	h.Observe("GET", "/", 200, time.Millisecond)
+	runtime.GC() // the live heap is what the last GC found
+
+	rec := httptest.NewRecorder()
+	Handler(reg).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type = %q, want the text format", ct)
 	}
-	wg.Wait()
-	if got := c.With("a").Value(); got != 8000 {
-		t.Errorf("counter = %v, want 8000", got)
+	body := rec.Body.String()
+	got := map[string]float64{}
+	for _, line := range strings.Split(body, "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		got[name] = v
 	}
-	if got := h.With("a").Count(); got != 8000 {
-		t.Errorf("histogram count = %v, want 8000", got)
+	sizes := []string{"go_memstats_heap_inuse_bytes", "go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes", "go_gc_heap_live_bytes"}
+	if runtime.GOOS == "linux" {
+		sizes = append(sizes, "process_resident_memory_bytes")
+	}
+	for _, name := range sizes {
+		// A Go process holds at least a few hundred kilobytes of each.
+		if v := got[name]; v < 100<<10 || v > 1<<40 {
+			t.Errorf("%s = %v, want a plausible size in bytes", name, v)
+		}
+	}
+	if got["go_goroutines"] < 1 {
+		t.Errorf("go_goroutines = %v", got["go_goroutines"])
+	}
+	for _, want := range []string{
+		`imagedash_http_requests_total{code="418",method="other",route="unmatched"} 1`,
+		`imagedash_http_requests_total{code="200",method="GET",route="/"} 1`,
+		`imagedash_http_request_duration_seconds_count{route="unmatched"} 1`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("no %q in\n%s", want, body)
+		}
 	}
 }

@@ -75,12 +75,21 @@ func authenticate(sessions *auth.SessionStore, dir *auth.Directory) echo.Middlew
 		return func(c echo.Context) error {
 			req := c.Request()
 			rq := views.Request{CSRF: csrfToken(c)}
-			if p := req.URL.Path; sessions != nil && (!public(p) || p == "/login") {
+			// /readyz is public, but a signed-in admin sees why it is not
+			// ready: there the session is only read (no flashes taken),
+			// and a session that cannot be read is an anonymous caller.
+			p := req.URL.Path
+			optional := p == "/readyz"
+			if sessions != nil && (!public(p) || p == "/login" || optional) {
 				sess, err := sessions.Get(req, handlers.SessionName)
+				if err != nil && optional {
+					c.SetRequest(req.WithContext(views.WithRequest(req.Context(), rq)))
+					return next(c)
+				}
 				if err != nil {
 					return fmt.Errorf("authenticate: %w", err)
 				}
-				if req.Method == http.MethodGet && !handlers.WantsPartial(req) && sess.Values[flashesKey] != nil {
+				if !optional && req.Method == http.MethodGet && !handlers.WantsPartial(req) && sess.Values[flashesKey] != nil {
 					for _, f := range sess.Flashes() {
 						if s, ok := f.(string); ok {
 							rq.Flashes = append(rq.Flashes, s)
@@ -94,7 +103,7 @@ func authenticate(sessions *auth.SessionStore, dir *auth.Directory) echo.Middlew
 				if uid != 0 {
 					u, pol, err := dir.Lookup(req.Context(), uid)
 					switch {
-					case errors.Is(err, store.ErrNotFound):
+					case errors.Is(err, store.ErrNotFound), err != nil && optional:
 					case err != nil:
 						return fmt.Errorf("authenticate: %w", err)
 					case !u.Disabled:

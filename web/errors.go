@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +63,12 @@ func errorHandler(log *slog.Logger) func(error, echo.Context) {
 			page.Code, page.Message = http.StatusTooManyRequests, tooMany.Message()
 			c.Response().Header().Set("Retry-After", "30")
 		}
+		// A handler that read the body itself and ran past the read
+		// timeout (readFormFirst answers this for forms).
+		var slow *bodyTimeoutError
+		if errors.As(err, &slow) {
+			err = requestTimeout(err)
+		}
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
 			page.Code = he.Code
@@ -79,7 +86,14 @@ func errorHandler(log *slog.Logger) func(error, echo.Context) {
 			page.Message = "There is no page at this address."
 		}
 
+		// The page is rendered even when the request's context has ended:
+		// net/http cancels it when reading the body fails (a 408 above),
+		// while the client still waits for the answer.
 		req := c.Request()
+		if req.Context().Err() != nil {
+			req = req.WithContext(context.WithoutCancel(req.Context()))
+			c.SetRequest(req)
+		}
 		if req.Method == http.MethodHead {
 			_ = c.NoContent(page.Code) // no body to fail on
 			return

@@ -5,9 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime/multipart"
+	"net"
 	"net/http"
-	"strconv"
+	"os"
 	"strings"
 	"time"
 
@@ -42,6 +45,11 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("X-Frame-Options", "DENY")
 		// The old XSS auditor is gone or harmful; 0 turns it off explicitly.
 		h.Set("X-XSS-Protection", "0")
+		// Pages, partials, redirects, errors and exports carry a person's
+		// data: no browser or proxy may keep them (a shared computer's
+		// Back button, a caching proxy). Static assets replace this with
+		// their long cache (immutable).
+		h.Set(echo.HeaderCacheControl, "no-store")
 		return next(c)
 	}
 }
@@ -54,30 +62,15 @@ func newNonce() string {
 }
 
 // immutable marks a static answer cacheable forever. Only a found file gets
-// it: a 404 must not stick in caches for a year.
+// it: a 404 must not stick in caches for a year, it goes back to no-store.
 func immutable(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=31536000, immutable")
 		err := next(c)
 		if err != nil && !c.Response().Committed {
-			c.Response().Header().Del(echo.HeaderCacheControl)
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		}
 		return err
-	}
-}
-
-// httpMetrics are the series observe records.
-type httpMetrics struct {
-	requests *metrics.CounterVec
-	duration *metrics.HistogramVec
-}
-
-func newHTTPMetrics(reg *metrics.Registry) httpMetrics {
-	return httpMetrics{
-		requests: reg.Counter("imagedash_http_requests_total",
-			"HTTP requests answered, by method, route and status code.", "method", "route", "code"),
-		duration: reg.Histogram("imagedash_http_request_duration_seconds",
-			"Time to answer an HTTP request, by route.", metrics.DefBuckets(), "route"),
 	}
 }
 
@@ -93,7 +86,7 @@ func (p *panicError) Unwrap() error { return p.err }
 // observe logs every request once and records its metrics. It runs the error
 // handler itself (rather than leaving it to Echo after all middleware) so
 // that the status it logs and counts is the one the client got.
-func observe(log *slog.Logger, m httpMetrics) echo.MiddlewareFunc {
+func observe(log *slog.Logger, m *metrics.HTTP) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -105,13 +98,10 @@ func observe(log *slog.Logger, m httpMetrics) echo.MiddlewareFunc {
 
 			req, res := c.Request(), c.Response()
 			// The route pattern, not the path: ids in paths would make the
-			// metrics' label sets grow without bound.
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
-			m.requests.With(req.Method, route, strconv.Itoa(res.Status)).Inc()
-			m.duration.With(route).Observe(elapsed.Seconds())
+			// metrics' label sets grow without bound (m normalises the
+			// method and the code the same way).
+			route := metrics.Route(c.Path())
+			m.Observe(req.Method, route, res.Status, elapsed)
 
 			attrs := []slog.Attr{
 				slog.String("method", req.Method),
@@ -127,6 +117,9 @@ func observe(log *slog.Logger, m httpMetrics) echo.MiddlewareFunc {
 			}
 			level := slog.LevelInfo
 			switch {
+			case res.Status == http.StatusRequestTimeout:
+				// A client too slow to send its request: its network, not
+				// a fault of ours nor (usually) an attack worth a warning.
 			case res.Status >= 500:
 				level = slog.LevelError
 			case res.Status >= 400:
@@ -145,22 +138,85 @@ func observe(log *slog.Logger, m httpMetrics) echo.MiddlewareFunc {
 	}
 }
 
-// errFormTooLarge is the answer to a form over the body limit.
-var errFormTooLarge = echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-	"This form is larger than the dashboard accepts (1 MB). Nothing was saved; send less, for example fewer labels or a shorter description.")
+// formTooLarge is the answer to a form over the body limit.
+func formTooLarge(err error) *echo.HTTPError {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+		"This form is larger than the dashboard accepts (1 MB). Nothing was saved; send less, for example fewer labels or a shorter description.").SetInternal(err)
+}
+
+// formTooManyFields is the answer to a form with more fields than Go's
+// parsers take (10 000 in a URL-encoded body, 1 000 parts in a multipart
+// one). Without it the form reads as empty and the CSRF check answers 403
+// for a token it cannot see.
+func formTooManyFields(err error) *echo.HTTPError {
+	return echo.NewHTTPError(http.StatusBadRequest,
+		"This form has too many fields, so nothing was saved. Send fewer at once.").SetInternal(err)
+}
+
+// requestTimeout is the answer to a body that came in slower than the
+// server's read timeout: the client's connection, not the dashboard, is at
+// fault, so it is a 408 and logged at info (see observe).
+func requestTimeout(err error) *echo.HTTPError {
+	return echo.NewHTTPError(http.StatusRequestTimeout,
+		"The request came in too slowly and the dashboard stopped waiting for it, so nothing was saved. Check the connection and try again.").SetInternal(err)
+}
+
+// bodyTimeoutError is a read of the request body that ran past the
+// connection's read deadline (http.Server.ReadTimeout). It is tagged where
+// the body is read, so that the error handler can tell it from other
+// timeouts (a cloud call's context deadline is also a net.Error with
+// Timeout() true, and must stay a 5xx).
+type bodyTimeoutError struct{ err error }
+
+func (e *bodyTimeoutError) Error() string { return "read request body: " + e.err.Error() }
+func (e *bodyTimeoutError) Unwrap() error { return e.err }
+
+// deadlineBody tags the timeouts of reads of a request body.
+type deadlineBody struct{ io.ReadCloser }
+
+func (b deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && isTimeout(err) {
+		err = &bodyTimeoutError{err: err}
+	}
+	return n, err
+}
+
+// isTimeout tells a connection's deadline running out.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// tooManyFields tells the parsers' refusal of a form with too many fields:
+// multipart says ErrMessageTooLarge (within our body limit, only the part
+// and header counts reach it); net/url's error is not exported, so its
+// text is matched (TestFormTooManyFields fails if a Go release rewords it).
+func tooManyFields(err error) bool {
+	return errors.Is(err, multipart.ErrMessageTooLarge) ||
+		strings.Contains(err.Error(), "query parameters exceeded limit")
+}
 
 // readFormFirst reads a posted form's body before the CSRF check does. The
-// check reads the token from the form, and a form it cannot read (a
-// chunked body that runs over the limit, with no Content-Length for
-// BodyLimit to refuse up front) would read as a missing token: a 403 "out
-// of date" for what is a 413. Read here, the form is kept in the request
-// for the check and the handler; an error other than the size is left to
-// them, as before.
+// check reads the token from the form, and a form it cannot read would read
+// as a missing token: a 403 "out of date" for what is a 413 (a chunked
+// body that runs over the limit, with no Content-Length for BodyLimit to
+// refuse up front), a 400 (too many fields) or a 408 (a body trickling in
+// slower than the read timeout). Read here, the form is kept in the request
+// for the check and the handler; other errors (a bad escape) are left to
+// them, as before. Every body, form or not, is read through deadlineBody,
+// so a handler reading it itself gets the same 408 from the error handler.
 func readFormFirst(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		if req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == http.MethodOptions {
 			return next(c)
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			req.Body = deadlineBody{req.Body}
 		}
 		var err error
 		switch ct := req.Header.Get(echo.HeaderContentType); {
@@ -169,8 +225,15 @@ func readFormFirst(next echo.HandlerFunc) echo.HandlerFunc {
 		case strings.HasPrefix(ct, echo.MIMEMultipartForm):
 			err = req.ParseMultipartForm(32 << 10)
 		}
-		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
-			return errFormTooLarge
+		var timeout *bodyTimeoutError
+		switch {
+		case err == nil:
+		case errors.Is(err, echo.ErrStatusRequestEntityTooLarge):
+			return formTooLarge(err)
+		case errors.As(err, &timeout):
+			return requestTimeout(err)
+		case tooManyFields(err):
+			return formTooManyFields(err)
 		}
 		return next(c)
 	}

@@ -9,10 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/handlers"
@@ -32,6 +33,15 @@ type Config struct {
 	// X-Forwarded-For names the client; empty trusts no header and takes
 	// the peer's address.
 	TrustedProxies []string
+	// AllowedHosts are the host names and addresses (a port, if any, is
+	// ignored) the dashboard answers to besides localhost and loopback
+	// addresses; a request for another Host is refused with 421 (DNS
+	// rebinding), except the probes and /metrics. Nil turns the check off
+	// (tests and embedders calling the handler directly); main always sets
+	// it, to the hosts of --addr and --public-url.
+	AllowedHosts []string
+	// ReadyInterval is how long a readiness answer is reused; 0 → 5 s.
+	ReadyInterval time.Duration
 }
 
 // Deps are the server's dependencies, built in main.
@@ -39,11 +49,14 @@ type Deps struct {
 	Logger   *slog.Logger
 	Handlers *handlers.Handlers
 	// Ready reports whether the app can serve (nil error) or why not; nil
-	// means always ready.
+	// means always ready. /readyz calls it at most once per
+	// Config.ReadyInterval, however many callers.
 	Ready func(context.Context) error
+	// Now is the clock of the readiness cache; nil → time.Now.
+	Now func() time.Time
 	// Metrics receives the HTTP metrics and is exposed at /metrics; nil → a
-	// fresh registry.
-	Metrics *metrics.Registry
+	// fresh metrics.NewRegistry (with the Go and process collectors).
+	Metrics *prometheus.Registry
 	// Sessions and Directory say who a request is from. Without them every
 	// request is anonymous: only the public paths answer, the rest go to
 	// the sign-in page (fail closed).
@@ -65,9 +78,6 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
 	}
-	reg.GaugeFunc("go_goroutines", "Number of goroutines that currently exist.",
-		func() float64 { return float64(runtime.NumGoroutine()) })
-	metrics.RegisterProcess(reg) // heap and resident memory, for the soak test and dashboards
 
 	e := echo.New()
 	e.HideBanner = true
@@ -91,7 +101,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	// Outermost first: observe sees the final status of everything below,
 	// including recovered panics and errors.
 	e.Use(
-		observe(log, newHTTPMetrics(reg)),
+		observe(log, metrics.NewHTTP(reg)),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			DisableStackAll: true,
 			// Hand the panic, with its stack, to observe, which logs it once.
@@ -101,6 +111,12 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 			DisableErrorHandler: true,
 		}),
 		securityHeaders,
+	)
+	if cfg.AllowedHosts != nil {
+		// Before the body, the session or the CSRF check are looked at.
+		e.Use(checkHost(newHostPolicy(cfg.AllowedHosts)))
+	}
+	e.Use(
 		middleware.BodyLimit(cfg.BodyLimit),
 		readFormFirst,
 		// Cross-site POSTs (Sec-Fetch-Site, else Origin) are refused with
@@ -115,8 +131,8 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	// Probes and metrics.
 	e.GET("/healthz", healthz)
 	e.HEAD("/healthz", healthz)
-	e.GET("/readyz", readyz(deps.Ready))
-	e.GET("/metrics", echo.WrapHandler(reg))
+	e.GET("/readyz", readyz(newReadyProbe(deps.Ready, deps.Now, cfg.ReadyInterval, log)))
+	e.GET("/metrics", echo.WrapHandler(metrics.Handler(reg)))
 
 	// Static assets: content-addressed URLs (see static.URL), cached forever.
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*",
@@ -198,16 +214,4 @@ func healthz(c echo.Context) error {
 		return c.NoContent(http.StatusOK)
 	}
 	return c.String(http.StatusOK, "ok")
-}
-
-// readyz says whether the app can serve requests now.
-func readyz(ready func(context.Context) error) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if ready != nil {
-			if err := ready(c.Request().Context()); err != nil {
-				return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error())
-			}
-		}
-		return c.String(http.StatusOK, "ok")
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,6 +37,18 @@ type server struct {
 
 func newServer(t *testing.T, ready func(context.Context) error) server {
 	t.Helper()
+	return newServerConfig(t, web.Config{}, ready)
+}
+
+// newServerConfig is newServer with a Config.
+func newServerConfig(t *testing.T, cfg web.Config, ready func(context.Context) error) server {
+	t.Helper()
+	return newServerWithDeps(t, cfg, ready, nil)
+}
+
+// newServerWithDeps is newServer with a Config and a clock (nil: time.Now).
+func newServerWithDeps(t *testing.T, cfg web.Config, ready func(context.Context) error, now func() time.Time) server {
+	t.Helper()
 	var logs bytes.Buffer
 	// An empty cache on a temp file: the pages render their "first sync" state.
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "imagedash.db"))
@@ -44,10 +57,11 @@ func newServer(t *testing.T, ready func(context.Context) error) server {
 	}
 	t.Cleanup(func() { st.Close() })
 	sessions, dir := webtest.People(t, st, nil)
-	e, err := web.New(web.Config{}, web.Deps{
+	e, err := web.New(cfg, web.Deps{
 		Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
 		Handlers:  handlers.New(handlers.Config{Store: st, People: st, Sessions: sessions}),
 		Ready:     ready,
+		Now:       now,
 		Metrics:   metrics.NewRegistry(),
 		Sessions:  sessions,
 		Directory: dir,
@@ -135,7 +149,8 @@ func TestReadyz(t *testing.T) {
 	}{
 		{"no check", nil, 200, "ok"},
 		{"ready", func(context.Context) error { return nil }, 200, "ok"},
-		{"not ready", func(context.Context) error { return errors.New("cloud: unavailable") }, 503, "not ready: cloud: unavailable"},
+		// The admin of s.do reads why; see TestReadyzAnonymous for the rest.
+		{"not ready", func(context.Context) error { return errors.New("cloud: unavailable") }, 503, "unavailable: cloud: unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,18 +174,18 @@ func TestMetrics(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("/metrics = %d", rec.Code)
 	}
-	if ct := rec.Header().Get("Content-Type"); ct != metrics.ContentType {
-		t.Errorf("Content-Type = %q, want %q", ct, metrics.ContentType)
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type = %q, want the text exposition format", ct)
 	}
 	body := rec.Body.String()
 	for _, want := range []string{
 		"# TYPE imagedash_http_requests_total counter\n",
-		`imagedash_http_requests_total{method="GET",route="/healthz",code="200"} 1` + "\n",
-		`imagedash_http_requests_total{method="HEAD",route="/healthz",code="200"} 1` + "\n",
-		`imagedash_http_requests_total{method="GET",route="/",code="200"} 1` + "\n",
-		`imagedash_http_requests_total{method="GET",route="/",code="400"} 1` + "\n",
+		`imagedash_http_requests_total{code="200",method="GET",route="/healthz"} 1` + "\n",
+		`imagedash_http_requests_total{code="200",method="HEAD",route="/healthz"} 1` + "\n",
+		`imagedash_http_requests_total{code="200",method="GET",route="/"} 1` + "\n",
+		`imagedash_http_requests_total{code="400",method="GET",route="/"} 1` + "\n",
 		// An unknown path is one label value, not one per path.
-		`imagedash_http_requests_total{method="GET",route="unmatched",code="404"} 1` + "\n",
+		`imagedash_http_requests_total{code="404",method="GET",route="unmatched"} 1` + "\n",
 		"# TYPE imagedash_http_request_duration_seconds histogram\n",
 		`imagedash_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2` + "\n",
 		`imagedash_http_request_duration_seconds_count{route="/"} 2` + "\n",

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/imagedash/imagedash/auth"
@@ -72,6 +73,8 @@ type config struct {
 	sessionLifetime time.Duration
 	secureCookies   bool
 	trustedProxies  string
+	publicURL       string
+	publicHost      string // of publicURL, checked
 	debugAddr       string
 	maxInFlight     int
 	adminPassword   string // from the environment only
@@ -110,7 +113,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.maxInFlight, "max-inflight-per-user", 200, "operations one person may have in flight at once; a copy, edit or delete past it is refused with 429 (0 = no limit)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, apart from the dashboard; keep it on loopback (\"\" = off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "address ranges (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For names the client (\"\" = none: use the peer address)")
+	fs.StringVar(&c.publicURL, "public-url", "", "the address people open the dashboard at, e.g. https://images.example.com; requests for other host names than it, --addr's, localhost and loopback are refused (\"\" = none)")
 	if err := parseWithEnv(fs, args[1:], envPrefix, getenv); err != nil {
+		return c, err
+	}
+	var err error
+	if c.publicHost, err = publicHost(c.publicURL); err != nil {
 		return c, err
 	}
 	c.adminPassword = getenv(adminPasswordEnv)
@@ -327,6 +335,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	e, err := web.New(web.Config{
 		SecureCookies:  cfg.secureCookies,
 		TrustedProxies: splitList(cfg.trustedProxies),
+		AllowedHosts:   allowedHosts(cfg.addr, cfg.publicHost, net.InterfaceAddrs, log.With("component", "http")),
 	}, web.Deps{
 		Metrics:   reg,
 		Logger:    log.With("component", "http"),
@@ -490,7 +499,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 // (store.CacheStats), so an operator can tell a cold cache from a slow
 // disk: imagedash_list_cache_{hits,misses,kept,dropped,cleared}, and how
 // the pages were read: imagedash_list_cache_{memory_pages,memory_retries,sql_pages,memory_drops}.
-func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
+func registerCacheMetrics(reg prometheus.Registerer, st *store.Store) {
 	for _, m := range []struct {
 		name, help string
 		pick       func(store.CacheStats) uint64
@@ -505,6 +514,7 @@ func registerCacheMetrics(reg *metrics.Registry, st *store.Store) {
 		{"sql_pages", "List pages computed by SQL (index not loaded yet, or behind three times), since start.", func(c store.CacheStats) uint64 { return c.SQLPages }},
 		{"memory_drops", "Times the in-memory index disagreed with the database with no write under way and was dropped to load again (a bug if ever above 0), since start.", func(c store.CacheStats) uint64 { return c.MemDrops }},
 	} {
-		reg.GaugeFunc("imagedash_list_cache_"+m.name, m.help, func() float64 { return float64(m.pick(st.CacheStats())) })
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imagedash_list_cache_" + m.name, Help: m.help},
+			func() float64 { return float64(m.pick(st.CacheStats())) }))
 	}
 }
