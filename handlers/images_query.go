@@ -158,6 +158,9 @@ func parseImageFilter(q url.Values) (views.ImageFilter, error) {
 	if err := checkText("search text", f.Text); err != nil {
 		return f, err
 	}
+	if err := checkSearch(f.Text); err != nil {
+		return f, err
+	}
 	if f.Statuses, err = values("status", q["status"]); err != nil {
 		return f, err
 	}
