@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"unicode"
@@ -19,6 +20,16 @@ const (
 	searchLimitsStatus = http.StatusBadRequest // as every other bad filter (FuzzImageFilter)
 )
 
+// errSearchBounds marks checkSearch's refusals (the Internal of its
+// *echo.HTTPError), so the list can show the message under the search box
+// and the rest of the list, where other pages show it as an error.
+var errSearchBounds = errors.New("search over the bounds")
+
+// searchRefused is a refusal of checkSearch with its message.
+func searchRefused(msg string) error {
+	return &echo.HTTPError{Code: searchLimitsStatus, Message: msg, Internal: errSearchBounds}
+}
+
 // checkSearch refuses a search over the bounds with a message that says
 // how to write it instead. Words are counted as the store's search counts
 // them: a word without a letter or digit is no term.
@@ -31,12 +42,12 @@ func checkSearch(text string) error {
 		}
 		terms++
 		if bare != w && utf8.RuneCountInString(bare) < minPrefixRunes {
-			return echo.NewHTTPError(searchLimitsStatus,
-				"Search \""+truncate(w)+"\" is too short a prefix: type at least 2 characters before the *.")
+			return searchRefused(
+				"Search \"" + truncate(w) + "\" is too short a prefix: type at least 2 characters before the *.")
 		}
 	}
 	if terms > maxSearchTerms {
-		return echo.NewHTTPError(searchLimitsStatus,
+		return searchRefused(
 			"The search has too many words: at most 8 at once. Remove some words, or filter by status, family or label instead.")
 	}
 	return nil
