@@ -9,6 +9,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"sync"
@@ -62,6 +63,9 @@ type SessionConfig struct {
 	Secure bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Logger gets the warning that the store cannot be written, so a
+	// session's activity is not recorded (default: discarded).
+	Logger *slog.Logger
 }
 
 // SessionStore is a gorilla/sessions Store whose values live in SQLite:
@@ -82,6 +86,8 @@ type SessionStore struct {
 
 	mu      sync.Mutex
 	decoded map[string]map[any]any // see decode
+
+	storage storageWarning // see StorageFault
 }
 
 // NewSessionStore makes a SessionStore over b.
@@ -108,6 +114,10 @@ func NewSessionStore(b SessionBackend, cfg SessionConfig) (*SessionStore, error)
 	}
 	if st.now == nil {
 		st.now = time.Now
+	}
+	st.storage.log = cfg.Logger
+	if st.storage.log == nil {
+		st.storage.log = slog.New(slog.DiscardHandler)
 	}
 	// Activity is written at most this often, so a page of polling
 	// partials costs one write a minute, not one per request; the idle
@@ -158,7 +168,7 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	if !now.Before(row.LastSeenAt.Add(st.idle)) || !now.Before(row.CreatedAt.Add(st.absolute)) {
 		// Over under the current settings (they may be shorter than when
 		// the row was written).
-		if err := st.b.DeleteSession(ctx, row.ID); err != nil {
+		if err := st.b.DeleteSession(ctx, row.ID); err != nil && !st.StorageFault(ctx, "end an expired session", err) {
 			return s, fmt.Errorf("auth: end session: %w", err)
 		}
 		return s, nil
@@ -170,8 +180,15 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	s.Values, s.ID, s.IsNew = values, id, false
 	s.Values[createdKey] = row.CreatedAt.UnixMilli()
 	if now.Sub(row.LastSeenAt) >= st.touchEvery {
-		if err := st.b.TouchSession(ctx, row.ID, now, st.deadline(row.CreatedAt, now)); err != nil &&
-			!errors.Is(err, store.ErrNotFound) {
+		// Best effort: on a full or read-only disk the session reads as
+		// stored (its idle deadline a minute or so early at worst), so
+		// every page still answers; writes fail on their own with 507.
+		err := st.b.TouchSession(ctx, row.ID, now, st.deadline(row.CreatedAt, now))
+		switch {
+		case err == nil:
+			st.storage.recovered(ctx)
+		case errors.Is(err, store.ErrNotFound), st.StorageFault(ctx, "record session activity", err):
+		default:
 			return s, fmt.Errorf("auth: touch session: %w", err)
 		}
 	}

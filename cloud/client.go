@@ -55,6 +55,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now is the clock of token expiry and JWT claims; nil means time.Now.
 	Now func() time.Time
+	// Rediscover paces the background discovery after a failed first one.
+	Rediscover Rediscover
 }
 
 // Client talks to the image services, OperationService and the resource
@@ -74,6 +76,8 @@ type Client struct {
 	ops       operation.OperationServiceClient
 	folders   rm.FolderServiceClient
 	clouds    rm.CloudServiceClient
+
+	disc *discovery // see Reachable
 }
 
 // Discovery ids of the services the client needs. Cloud Desktop has been
@@ -101,7 +105,12 @@ var neededServices = []struct {
 
 // Dial discovers the service endpoints at cfg.Endpoint and connects to
 // them, one connection per distinct address. It makes one call (the
-// discovery), so an unreachable endpoint fails here, not later.
+// discovery) within ctx. When the cloud does not answer it, Dial still
+// returns a client, so a restart during a cloud outage serves the cache
+// rather than failing: the client's calls fail with Unavailable, Reachable
+// says false, and discovery is retried in the background (cfg.Rediscover)
+// until it succeeds or the client is closed. Only a configuration no retry
+// mends is an error.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = DefaultEndpoint
@@ -114,6 +123,16 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	r := cfg.Rediscover
+	if r.Initial <= 0 {
+		r.Initial = time.Second
+	}
+	if r.Max <= 0 {
+		r.Max = time.Minute
+	}
+	if r.After == nil {
+		r.After = time.After
 	}
 	if err := checkAddress(cfg.Endpoint, cfg.Insecure); err != nil {
 		return nil, err
@@ -134,6 +153,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		timeout: cfg.CallTimeout,
 		retry:   defaultRetry(),
 		addrs:   map[string]string{},
+		disc:    &discovery{done: make(chan struct{})},
 	}
 	byAddr := map[string]*grpc.ClientConn{}
 	connect := func(addr string) (*grpc.ClientConn, error) {
@@ -163,54 +183,93 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return fail(err)
 	}
-	found, err := c.discover(ctx, endpoint.NewApiEndpointServiceClient(disc))
-	var ce *Error
-	if errors.As(err, &ce) && ce.Code == codes.Unimplemented {
-		// A server without discovery (a bare emulator) serves everything
-		// itself; fallbackAddress says so.
-		c.log.Warn("cloud: endpoint has no discovery service, using fallbacks", "endpoint", cfg.Endpoint)
-		found, err = map[string]string{}, nil
-	}
-	if err != nil {
-		return fail(err)
-	}
-	conns := map[string]*grpc.ClientConn{}
+	// The stubs are made now, over connections that discovery fills in.
+	lanes := map[string]*serviceConn{}
 	for _, s := range neededServices {
-		addr := ""
-		for _, id := range append([]string{s.id}, s.aliases...) {
-			if addr = found[id]; addr != "" {
-				break
-			}
-		}
-		if addr == "" {
-			addr = fallbackAddress(cfg.Endpoint, s.id)
-			c.log.Warn("cloud: service not in discovery, using fallback", "service", s.id, "address", addr)
-		}
-		cc, err := connect(addr)
-		if err != nil {
-			return fail(fmt.Errorf("cloud: service %s: %w", s.id, err))
-		}
-		conns[s.id] = cc
-		c.addrs[s.id] = addr
+		lanes[s.id] = &serviceConn{id: s.id}
 	}
-
-	c.compute = compute.NewImageServiceClient(conns[svcCompute])
-	c.desktop = desktop.NewDesktopImageServiceClient(conns[svcDesktop])
-	c.desktops = desktop.NewDesktopServiceClient(conns[svcDesktop])
-	c.baremetal = baremetal.NewImageServiceClient(conns[svcBareMetal])
-	c.ops = operation.NewOperationServiceClient(conns[svcOperation])
-	c.folders = rm.NewFolderServiceClient(conns[svcResourceManager])
-	c.clouds = rm.NewCloudServiceClient(conns[svcResourceManager])
-
+	c.compute = compute.NewImageServiceClient(lanes[svcCompute])
+	c.desktop = desktop.NewDesktopImageServiceClient(lanes[svcDesktop])
+	c.desktops = desktop.NewDesktopServiceClient(lanes[svcDesktop])
+	c.baremetal = baremetal.NewImageServiceClient(lanes[svcBareMetal])
+	c.ops = operation.NewOperationServiceClient(lanes[svcOperation])
+	c.folders = rm.NewFolderServiceClient(lanes[svcResourceManager])
+	c.clouds = rm.NewCloudServiceClient(lanes[svcResourceManager])
 	if !cfg.Auth.isZero() {
-		src, err := newTokenSource(cfg.Auth, conns[svcIAM], cfg.Now)
+		src, err := newTokenSource(cfg.Auth, lanes[svcIAM], cfg.Now)
 		if err != nil {
 			return fail(err)
 		}
 		c.creds = newTokenCreds(src, cfg.Now, cfg.Insecure, cfg.CallTimeout)
 	}
-	c.log.Debug("cloud: endpoints", "addresses", c.addrs)
-	c.log.Info("cloud: connected", "endpoint", cfg.Endpoint, "connections", len(c.conns), "auth", cfg.Auth.kind())
+
+	// attempt discovers the endpoints and connects the stubs; Dial's call
+	// and then the background loop's, never two at once.
+	attempt := func(ctx context.Context) error {
+		found, err := c.discover(ctx, endpoint.NewApiEndpointServiceClient(disc))
+		var ce *Error
+		if errors.As(err, &ce) && ce.Code == codes.Unimplemented {
+			// A server without discovery (a bare emulator) serves everything
+			// itself; fallbackAddress says so.
+			c.log.Warn("cloud: endpoint has no discovery service, using fallbacks", "endpoint", cfg.Endpoint)
+			found, err = map[string]string{}, nil
+		}
+		if err != nil {
+			c.disc.mu.Lock()
+			if c.disc.since.IsZero() {
+				c.disc.since = cfg.Now()
+			}
+			c.disc.last = err
+			c.disc.mu.Unlock()
+			return err
+		}
+		conns := map[string]*grpc.ClientConn{}
+		for _, s := range neededServices {
+			addr := ""
+			for _, id := range append([]string{s.id}, s.aliases...) {
+				if addr = found[id]; addr != "" {
+					break
+				}
+			}
+			if addr == "" {
+				addr = fallbackAddress(cfg.Endpoint, s.id)
+				c.log.Warn("cloud: service not in discovery, using fallback", "service", s.id, "address", addr)
+			}
+			cc, err := connect(addr)
+			if err != nil {
+				return configError(fmt.Errorf("cloud: service %s: %w", s.id, err))
+			}
+			conns[s.id] = cc
+			c.addrs[s.id] = addr
+		}
+		for id, cc := range conns {
+			lanes[id].cc.Store(cc)
+		}
+		c.disc.mu.Lock()
+		c.disc.since, c.disc.last = time.Time{}, nil
+		c.disc.mu.Unlock()
+		close(c.disc.done)
+		c.log.Debug("cloud: endpoints", "addresses", c.addrs)
+		c.log.Info("cloud: connected", "endpoint", cfg.Endpoint, "connections", len(c.conns), "auth", cfg.Auth.kind())
+		return nil
+	}
+	err = attempt(ctx)
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, errDiscoveryConfig):
+		return fail(err)
+	}
+	c.log.Warn("cloud: unreachable; serving the cache and retrying in the background", "endpoint", cfg.Endpoint, "err", err)
+	loop, stop := context.WithCancel(context.Background())
+	c.disc.stop = stop
+	c.disc.wg.Go(func() {
+		c.rediscover(loop, r, func(ctx context.Context) error {
+			// gRPC's own reconnect backoff would delay the next try beyond ours.
+			disc.ResetConnectBackoff()
+			return attempt(ctx)
+		})
+	})
 	return c, nil
 }
 
@@ -290,6 +349,10 @@ func (a Auth) kind() string {
 
 // Close closes every connection.
 func (c *Client) Close() error {
+	if c.disc != nil && c.disc.stop != nil {
+		c.disc.stop()
+		c.disc.wg.Wait()
+	}
 	var errs []error
 	for _, cc := range c.conns {
 		if err := cc.Close(); err != nil {

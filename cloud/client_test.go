@@ -2,7 +2,6 @@ package cloud
 
 import (
 	"context"
-	"errors"
 	"net"
 	"regexp"
 	"strings"
@@ -194,21 +193,5 @@ func TestDialDiscovery(t *testing.T) {
 				t.Errorf("connections = %d, want %d", got, tt.wantConns)
 			}
 		})
-	}
-}
-
-func TestDialUnreachable(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	lis.Close() // nothing listens there now
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	_, err = Dial(ctx, Config{Endpoint: addr, Insecure: true, CallTimeout: 2 * time.Second})
-	if !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Dial to a closed port: %v, want ErrUnavailable", err)
 	}
 }

@@ -38,7 +38,13 @@ func (h *Handlers) ListFamilies(c echo.Context) error {
 		return err
 	}
 	folders = seen(c, folders)
-	fams, err := h.store.Families(ctx, svc, scoped)
+	lctx, done, err := h.listSlot(c)
+	if err != nil {
+		return err
+	}
+	fams, err := h.store.Families(lctx, svc, scoped)
+	err = listTimedOut(c, lctx, err)
+	done()
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,9 @@ type Config struct {
 	// operations it keeps; nil Tracker makes every change answer 503.
 	Tracker Tracker
 	Ops     OpsStore
+	// ListLimits bound each person's list and search computations (the
+	// zero value has the defaults; see ListLimits).
+	ListLimits ListLimits
 	// Now is the clock for relative times (nil → time.Now).
 	Now func() time.Time
 }
@@ -94,6 +97,8 @@ type Handlers struct {
 	ops      OpsStore
 
 	auditor      Auditor
+	listLimits   ListLimits
+	listGate     *ListGate
 	cloudTimeout time.Duration
 	now          func() time.Time
 }
@@ -114,6 +119,8 @@ func New(cfg Config) *Handlers {
 		tracker:      cfg.Tracker,
 		ops:          cfg.Ops,
 		cloudTimeout: cfg.CloudTimeout,
+		listLimits:   cfg.ListLimits.withDefaults(),
+		listGate:     NewListGate(cfg.ListLimits),
 		now:          cfg.Now,
 	}
 	if d, ok := cfg.Cloud.(DesktopReader); ok && h.desktops == nil {

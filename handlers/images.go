@@ -29,10 +29,19 @@ type ImageLister interface {
 // header's state out of band; the URL it records is the canonical one.
 func (h *Handlers) ListImages(c echo.Context) error {
 	f, err := parseImageFilter(c.QueryParams())
+	// A search over the bounds: the list without it, the message under the
+	// search box, which keeps what was typed (status 400 all the same).
+	var refused views.SearchRefusal
+	if he := (*echo.HTTPError)(nil); errors.Is(err, errSearchBounds) && errors.As(err, &he) {
+		if !h.listLimits.Off {
+			refused = views.SearchRefusal{Text: f.Text, Message: he.Message.(string)}
+			f.Text = ""
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	q := storeQuery(f)
 	// The URL keeps what was asked ("all folders"); the store is asked for
 	// the folders the viewer may see.
@@ -40,6 +49,12 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		return err
 	}
 
+	// One of the person's list slots, and the deadline, for the page and
+	// its facets; the rest of the request reads cached state.
+	lctx, done, err := h.listSlot(c)
+	if err != nil {
+		return err
+	}
 	var (
 		wg                    sync.WaitGroup
 		page                  store.ImagePage
@@ -47,16 +62,19 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		folders               []cloud.Folder
 		pageErr, facErr, fErr error
 	)
-	wg.Go(func() { page, pageErr = h.store.Images(ctx, q) })
-	wg.Go(func() { facets, facErr = h.store.Facets(ctx, q) })
-	wg.Go(func() { folders, fErr = h.store.Folders(ctx) })
+	wg.Go(func() { page, pageErr = h.store.Images(lctx, q) })
+	wg.Go(func() { facets, facErr = h.store.Facets(lctx, q) })
+	wg.Go(func() { folders, fErr = h.store.Folders(lctx) })
 	wg.Wait()
+	err = listTimedOut(c, lctx, errors.Join(pageErr, facErr, fErr))
+	done()
 	if errors.Is(pageErr, store.ErrBadCursor) {
 		return badRequest("This page link is out of date or damaged (bad paging cursor). Start again from the first page.")
 	}
-	if err := errors.Join(pageErr, facErr, fErr); err != nil {
+	if err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
 	folders = seen(c, folders)
 	fr, banner, cache, err := h.freshness(ctx, f.Service, q.FolderIDs, folders)
 	if err != nil {
@@ -74,6 +92,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 			Service: f.Service,
 			Filter:  f,
 			Folders: views.NewFolderOptions(h.pickerFolders(c, folders), f.Folders),
+			Search:  refused,
 		},
 		Filter:    f,
 		Columns:   columns(f.Service),
@@ -90,6 +109,13 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		p.Freshness.PollURL = "" // the empty table polls itself
 	}
 	p.Freshness.Return = f.FirstPage().URL()
+	if refused.Message != "" {
+		// The address stays the last list shown: this one is not.
+		if IsHTMX(c.Request()) {
+			NoPush(c.Response().Header())
+		}
+		return Render(c, searchLimitsStatus, views.ImagesFull(p), views.ImagesPartial(p))
+	}
 	PushURL(c, f.URL(), canonicalList)
 	return Render(c, http.StatusOK, views.ImagesFull(p), views.ImagesPartial(p))
 }

@@ -100,6 +100,9 @@ func (h *Handlers) CopyImage(c echo.Context) error {
 	if h.tracker == nil {
 		return errCopyNoTracker
 	}
+	if err := h.requireCloud(c); err != nil {
+		return err
+	}
 
 	p := h.copyPage(c, src, cf)
 	p.As, p.Name = as, strings.TrimSpace(form.Get("name"))

@@ -75,6 +75,9 @@ func (h *Handlers) BulkCopy(c echo.Context) error {
 	if h.tracker == nil {
 		return errCopyNoTracker
 	}
+	if err := h.requireCloud(c); err != nil {
+		return err
+	}
 	fe := FieldErrors{}
 	switch len(folders) {
 	case 0:

@@ -47,6 +47,9 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 	if h.tracker == nil {
 		return errCopyNoTracker
 	}
+	if err := h.requireCloud(c); err != nil {
+		return err
+	}
 	folder := ""
 	if len(folders) > 0 {
 		folder = folders[0]

@@ -54,6 +54,9 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 	if h.tracker == nil {
 		return errNoTracker
 	}
+	if err := h.requireCloud(c); err != nil {
+		return err
+	}
 	NoPush(c.Response().Header())
 	refuse := func(status int, reason string) error {
 		p, err := h.deletePage(c, img)
@@ -136,6 +139,9 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 	form, err := c.FormParams()
 	if err != nil {
 		return badRequest("Unreadable form: %v.", err)
+	}
+	if err := h.requireCloud(c); err != nil {
+		return err
 	}
 	p, imgs, err := h.bulkPage(c, form.Get("service"), form["id"])
 	if err != nil {

@@ -70,6 +70,9 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 	if h.tracker == nil {
 		return errNoTracker
 	}
+	if err := h.requireCloud(c); err != nil {
+		return err
+	}
 	NoPush(c.Response().Header())
 	form, err := c.FormParams()
 	if err != nil {

@@ -241,7 +241,9 @@ func parseImageFilter(q url.Values) (views.ImageFilter, error) {
 			f.Start = n
 		}
 	}
-	return f, nil
+	// Last, so that a search over the bounds comes back with the rest of
+	// the filter read (the list shows it without the search).
+	return f, checkSearch(f.Text)
 }
 
 // labelString is a label filter as the URL carries it.

@@ -254,6 +254,10 @@ func (h *Handlers) freshness(ctx context.Context, svc cloud.Service, folderIDs [
 			banner += "Showing the cached images, " + fr.Summary + "."
 		}
 	}
+	// Not reached since start: that says more than the last sync's error.
+	if b := h.cloudBanner(oldest); b != "" {
+		banner = b
+	}
 	return fr, banner, cache, nil
 }
 

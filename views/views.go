@@ -28,6 +28,7 @@ const (
 	SearchFormID    = "search"
 	SearchInputID   = "q"
 	SearchStateID   = "search-state"
+	SearchErrorID   = "search-error"
 	FreshnessID     = "freshness"
 	FiltersID       = "filters"
 	ProgressID      = "progress"
@@ -63,6 +64,24 @@ type Nav struct {
 	// Folders are set.
 	Filter  ImageFilter
 	Folders []FolderOption
+	// Search is a refused search: what was typed (the box keeps it, while
+	// Filter leaves it out, so no link on the page carries it) and why it
+	// was refused, shown under the box. Zero when the search was taken.
+	Search SearchRefusal
+}
+
+// SearchRefusal is a search the list refused, and the message saying why.
+type SearchRefusal struct {
+	Text, Message string
+}
+
+// SearchText is what the search box holds: the refused text when there is
+// one, else the list's search.
+func (n Nav) SearchText() string {
+	if n.Search.Message != "" {
+		return n.Search.Text
+	}
+	return n.Filter.Text
 }
 
 // FolderOption is one entry of the folder picker.

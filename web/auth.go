@@ -95,7 +95,10 @@ func authenticate(sessions *auth.SessionStore, dir *auth.Directory) echo.Middlew
 							rq.Flashes = append(rq.Flashes, s)
 						}
 					}
-					if err := sessions.Save(req, c.Response(), sess); err != nil {
+					// Best effort on a full disk: the notices show again on the
+					// next page rather than the page failing.
+					if err := sessions.Save(req, c.Response(), sess); err != nil &&
+						!sessions.StorageFault(req.Context(), "clear shown notices", err) {
 						return fmt.Errorf("authenticate: clear flashes: %w", err)
 					}
 				}

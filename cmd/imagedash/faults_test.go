@@ -510,7 +510,15 @@ func TestStorageFullAnswersClearly(t *testing.T) {
 		t.Fatalf("first sync: %+v", p)
 	}
 	sy := syncer.New(client, st, syncer.Config{})
-	sessions, dir := webtest.People(t, st, nil)
+	// The sessions' clock: moved past the touch interval once the disk is
+	// full, so reading a page would want to record the session's activity.
+	var (
+		clockMu sync.Mutex
+		clockAt = time.Now()
+	)
+	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clockAt }
+	advance := func(d time.Duration) { clockMu.Lock(); clockAt = clockAt.Add(d); clockMu.Unlock() }
+	sessions, dir := webtest.People(t, st, clock)
 	srv, err := web.New(web.Config{}, web.Deps{
 		Handlers: handlers.New(handlers.Config{Store: st, Syncer: sy, Cloud: client, People: st, Sessions: sessions,
 			Tracker: tracker.New(client, st, tracker.Config{}), Ops: st}),
@@ -532,6 +540,21 @@ func TestStorageFullAnswersClearly(t *testing.T) {
 	list := "/?service=compute&limit=200"
 	rec := b.Get(list)
 	before, _ := rows(rec)
+	// A second person signs out before the disk fills: their session
+	// carries the "signed out" notice to the sign-in page.
+	leaver := webtest.NewBrowser(t, srv)
+	leaver.Login("root", webtest.Password)
+	if rec := leaver.Post("/logout", nil); rec.Code != http.StatusSeeOther {
+		t.Fatalf("logout = %d", rec.Code)
+	}
+	var copySrc string
+	if imgs, err := st.Images(ctx, store.ImageQuery{Service: cloud.Compute, Statuses: []string{"READY"}, Limit: 1}); err != nil || len(imgs.Images) == 0 {
+		t.Fatalf("an image to copy: %v", err)
+	} else {
+		copySrc = imgs.Images[0].ID
+	}
+	copyForm := url.Values{"folder": {gamma}, "name": {"copied-on-a-full-disk"}}
+	opsBefore := faultOpCount(t, st)
 
 	limit, err := st.SetMaxPages(ctx, 1) // the disk is full
 	if err != nil {
@@ -563,6 +586,49 @@ func TestStorageFullAnswersClearly(t *testing.T) {
 		t.Errorf("list on a full disk = %d, %d rows (want %d), banner %q", rec.Code, n, before, banner)
 	}
 	t.Logf("list on a full disk: banner %q", banner)
+	// A session older than the touch interval reads every page, and a
+	// notice that cannot be cleared is shown all the same.
+	readAll := func(when string, notice bool) {
+		t.Helper()
+		advance(5 * time.Minute)
+		for _, page := range []struct{ path, hdr string }{
+			{list, ""}, {list, "HX-Request"}, {"/images/compute/" + copySrc, ""}, {"/families?service=compute", ""},
+			{"/operations", ""}, {"/operations/counts", "HX-Request"}, {"/sync?service=compute", ""}, {"/admin/audit", ""},
+			{"/admin/users", ""}, {"/images/compute/" + copySrc + "/copy", ""},
+		} {
+			var hdr []string
+			if page.hdr != "" {
+				hdr = []string{page.hdr, "true"}
+			}
+			if rec := b.Get(page.path, hdr...); rec.Code != http.StatusOK {
+				t.Errorf("%s: GET %s (%s), session last seen 5 min ago = %d, want 200:\n%.400s", when, page.path, page.hdr, rec.Code, rec.Body.String())
+			}
+		}
+		if !notice {
+			return
+		}
+		if rec := leaver.Get("/login"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "You have signed out.") {
+			t.Errorf("%s: sign-in page with a notice = %d, want 200 with the notice:\n%.400s", when, rec.Code, rec.Body.String())
+		}
+	}
+	readAll("full disk", false)
+	// No write at all goes through (a full disk fails an update in place
+	// too, when the WAL cannot grow): the pages still answer, recording
+	// nothing, and a change is refused whole, saying why.
+	if err := st.SetWritesFail(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	readAll("no write possible", true)
+	rec = b.Post("/images/compute/"+copySrc+"/copy", copyForm)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cannot be written just now, so nothing was saved") {
+		t.Errorf("a copy with no write possible = %d, want 503 saying so:\n%.600s", rec.Code, rec.Body.String())
+	}
+	if n := faultOpCount(t, st); n != opsBefore {
+		t.Errorf("operations after a refused copy = %d, want %d", n, opsBefore)
+	}
+	if err := st.SetWritesFail(ctx, false); err != nil {
+		t.Fatal(err)
+	}
 	// A change: 507 and why, as a page and as a toast.
 	for i := range 1000 {
 		rec = b.Post("/admin/teams", url.Values{"name": {fmt.Sprintf("team-%04d-filling-the-disk", i)}})
@@ -577,6 +643,22 @@ func TestStorageFullAnswersClearly(t *testing.T) {
 	rec = b.Post("/admin/teams", url.Values{"name": {"one-more-team"}}, "HX-Request", "true")
 	if rec.Code != http.StatusInsufficientStorage || !strings.Contains(rec.Body.String(), why) || rec.Header().Get("HX-Retarget") == "" {
 		t.Errorf("an HTMX change on a full disk = %d, retarget %q, want a 507 toast", rec.Code, rec.Header().Get("HX-Retarget"))
+	}
+	// Copies: each is recorded whole (its intent fits in a page with
+	// room) or refused whole with 507 saying why; none is half kept.
+	accepted := 0
+	for i := range 200 {
+		copyForm.Set("name", fmt.Sprintf("copied-on-a-full-disk-%03d", i))
+		if rec = b.Post("/images/compute/"+copySrc+"/copy", copyForm); rec.Code != http.StatusSeeOther {
+			break
+		}
+		accepted++
+	}
+	if rec.Code != http.StatusInsufficientStorage || !strings.Contains(rec.Body.String(), why) {
+		t.Errorf("a copy on a full disk = %d, want 507 saying %q:\n%.600s", rec.Code, why, rec.Body.String())
+	}
+	if n := faultOpCount(t, st); n != opsBefore+accepted {
+		t.Errorf("operations after %d accepted copies and a refused one = %d, want %d", accepted, n, opsBefore+accepted)
 	}
 
 	// Room again: the sync catches up, changes work, the file is sound.
@@ -593,7 +675,29 @@ func TestStorageFullAnswersClearly(t *testing.T) {
 	if rec = b.Post("/admin/teams", url.Values{"name": {"after-the-full-disk"}}); rec.Code != http.StatusSeeOther {
 		t.Errorf("a change with room again = %d, want 303", rec.Code)
 	}
+	// With no restart: the copy refused on the full disk goes through,
+	// and the session's activity is recorded again.
+	if rec = b.Post("/images/compute/"+copySrc+"/copy", copyForm); rec.Code != http.StatusSeeOther {
+		t.Errorf("the copy with room again = %d, want 303:\n%.600s", rec.Code, rec.Body.String())
+	}
+	if n := faultOpCount(t, st); n != opsBefore+accepted+1 {
+		t.Errorf("operations after the copy with room again = %d, want %d", n, opsBefore+accepted+1)
+	}
+	advance(5 * time.Minute)
+	if rec = b.Get(list); rec.Code != http.StatusOK {
+		t.Errorf("list with room again, session touched = %d", rec.Code)
+	}
 	faultIntegrity(t, path)
+}
+
+// faultOpCount is the number of operations recorded in st.
+func faultOpCount(t *testing.T, st *store.Store) int {
+	t.Helper()
+	ops, err := st.Operations(context.Background(), store.OperationQuery{Limit: store.MaxOperationLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ops)
 }
 
 // faultIntegrity fails the test unless PRAGMA integrity_check of the database

@@ -242,7 +242,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		insecure = isLoopback(endpoint)
 	}
 
-	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// The first discovery: when the cloud does not answer within this,
+	// the dashboard starts anyway on its cache and the client keeps trying
+	// in the background (cloud.Dial), so a restart during an outage serves
+	// pages instead of crash-looping.
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	client, err := cloud.Dial(dialCtx, cloud.Config{
 		Endpoint: endpoint,

@@ -221,6 +221,7 @@ func startPeople(ctx context.Context, cfg config, st *store.Store, simFolders ma
 		Idle:     cfg.sessionIdle,
 		Absolute: cfg.sessionLifetime,
 		Secure:   cfg.secureCookies,
+		Logger:   log,
 	})
 	if err != nil {
 		return peopleDeps{}, nil, fmt.Errorf("sessions: %w", err)

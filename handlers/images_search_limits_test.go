@@ -1,0 +1,47 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+// TestCheckSearch: the pathological searches of issue 15 (60 one-letter
+// prefixes) and their variants are refused with 400 and a message saying
+// what to type; ordinary searches pass.
+func TestCheckSearch(t *testing.T) {
+	sixty := strings.Repeat("a* ", 60)
+	nine := "debian ubuntu alma rocky centos fedora arch suse gentoo"
+	tests := []struct {
+		give     string
+		wantText string // "" = accepted
+	}{
+		{"", ""},
+		{"ubuntu 22", ""},
+		{"ubu*", ""},
+		{"u", ""}, // typing: the live search's last word
+		{"ab* cd* ef* gh* ij* kl* mn* op*", ""},
+		{"- -- *** ubuntu", ""}, // words without letters are no terms
+		{sixty, "too short a prefix"},
+		{"ubuntu a*", "too short a prefix"},
+		{"é*", "too short a prefix"},
+		{nine, "at most 8"},
+		{strings.Repeat("ab* ", 60), "at most 8"},
+	}
+	for _, tt := range tests {
+		err := checkSearch(tt.give)
+		if tt.wantText == "" {
+			if err != nil {
+				t.Errorf("checkSearch(%.40q) = %v, want nil", tt.give, err)
+			}
+			continue
+		}
+		var he *echo.HTTPError
+		if !errors.As(err, &he) || he.Code != http.StatusBadRequest || !strings.Contains(he.Message.(string), tt.wantText) {
+			t.Errorf("checkSearch(%.40q) = %v, want 400 saying %q", tt.give, err, tt.wantText)
+		}
+	}
+}
