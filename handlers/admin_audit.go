@@ -256,12 +256,43 @@ func writeAuditCSV(w *csv.Writer, first []store.AuditEntry, next func(before int
 	}
 }
 
-// csvText defuses a cell a spreadsheet would run as a formula (it starts
-// with =, +, -, @, tab or CR; OWASP "CSV injection"): usernames of failed
-// logins and details are typed by anyone. encoding/csv does the quoting.
+// csvText defuses a cell a spreadsheet would run as a formula (OWASP "CSV
+// injection"): usernames of failed logins and details are typed by anyone.
+// A spreadsheet may split a line on ',' ';' or TAB (';' is the default in
+// Russian, German and French locales), and may read a CR or LF inside a
+// quoted cell as a new line, so a formula can start not only at the
+// beginning of the cell but after any of those. Wherever a piece begins
+// (after leading spaces and double quotes, which a spreadsheet drops) with
+// = + - or @, an apostrophe goes before that character: spreadsheets take
+// a leading apostrophe as "text, not a formula" and do not show it. A cell
+// that starts with TAB or CR gets one in front as well (the OWASP rule).
+// encoding/csv does the quoting.
 func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	var b strings.Builder
+	if s != "" && (s[0] == '\t' || s[0] == '\r') {
+		b.WriteByte('\'')
 	}
-	return s
+	piece := true // at the start of a piece, before its first significant byte
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if piece && strings.IndexByte(csvFormulaStart, ch) >= 0 {
+			b.WriteByte('\'')
+		}
+		b.WriteByte(ch)
+		switch {
+		case strings.IndexByte(csvSeparators, ch) >= 0:
+			piece = true
+		case ch == ' ' || ch == '"':
+		default:
+			piece = false
+		}
+	}
+	return b.String()
 }
+
+// csvFormulaStart are the bytes a formula starts with; csvSeparators are
+// those after which a spreadsheet may start a new cell.
+const (
+	csvFormulaStart = "=+-@"
+	csvSeparators   = ",;\t\r\n"
+)
