@@ -61,10 +61,10 @@ type Config struct {
 	// Sessions keeps the sign-in sessions; Limiter throttles failed
 	// sign-ins. Both are needed for the sign-in page.
 	Sessions *auth.SessionStore
-	Limiter  *auth.RateLimiter
-	// Hasher bounds the password hashes running at once (nil → a Hasher
-	// with its defaults).
-	Hasher *auth.Hasher
+	Limiter  auth.LoginLimiter
+	// Hasher bounds the password hashes running at once (nil → an
+	// auth.Hasher with its defaults).
+	Hasher PasswordHasher
 	// Tracker starts and cancels changes in the cloud, and Ops reads the
 	// operations it keeps; nil Tracker makes every change answer 503.
 	Tracker Tracker
@@ -72,6 +72,17 @@ type Config struct {
 	// Now is the clock for relative times (nil → time.Now).
 	Now func() time.Time
 }
+
+// PasswordHasher hashes and checks passwords a bounded number at once;
+// *auth.Hasher is one.
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Check(ctx context.Context, encoded, password string) error
+	CheckNoUser(ctx context.Context, password string) error
+	RetryAfter() time.Duration
+}
+
+var _ PasswordHasher = (*auth.Hasher)(nil)
 
 // Handlers are the HTTP handlers, as methods sharing the dependencies.
 type Handlers struct {
@@ -82,8 +93,8 @@ type Handlers struct {
 	folders  []string
 	people   People
 	sessions *auth.SessionStore
-	limiter  *auth.RateLimiter
-	hasher   *auth.Hasher
+	limiter  auth.LoginLimiter
+	hasher   PasswordHasher
 	tracker  Tracker
 	ops      OpsStore
 

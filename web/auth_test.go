@@ -284,7 +284,7 @@ func TestDisabledAccountIsSignedOut(t *testing.T) {
 	}
 	b.Get("/login")
 	rec := b.Post("/login", url.Values{"username": {"alice"}, "password": {webtest.Password}})
-	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "This account is disabled.") {
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "Wrong username or password.") {
 		t.Errorf("disabled sign in = %d", rec.Code)
 	}
 }
