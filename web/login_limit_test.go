@@ -42,7 +42,7 @@ func (g *gateHasher) Check(context.Context, string, string) error {
 	return auth.ErrMismatch
 }
 func (g *gateHasher) CheckNoUser(context.Context, string) error { g.hold(); return nil }
-func (g *gateHasher) RetryAfter() time.Duration                { return 5 * time.Second }
+func (g *gateHasher) RetryAfter() time.Duration                 { return 5 * time.Second }
 
 func newLimitEnv(t *testing.T, hasher handlers.PasswordHasher) (http.Handler, *store.Store) {
 	t.Helper()
