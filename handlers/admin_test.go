@@ -287,7 +287,7 @@ func TestAdminUsers(t *testing.T) {
 
 	// Two sessions to end.
 	for _, id := range []string{"s1", "s2"} {
-		if err := e.st.SaveSession(ctx, store.Session{ID: id, UserID: carol.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		if err := e.st.CreateSession(ctx, store.Session{ID: id, UserID: carol.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -145,9 +145,13 @@ func (h *Handlers) Login(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	clear(sess.Values) // nothing of the anonymous session carries over
-	sess.Values[auth.UserIDKey] = u.ID
-	if err := h.sessions.Rotate(req, c.Response(), sess); err != nil {
+	// Nothing of the anonymous session carries over.
+	auth.SignIn(sess, u.ID, u.SessionsGen, ip, req.UserAgent())
+	if err := h.sessions.Rotate(req, c.Response(), sess); errors.Is(err, store.ErrRevoked) {
+		// Disabled, reset or signed out everywhere while the password was
+		// checked: what was checked no longer holds.
+		return fail(http.StatusUnauthorized, store.OutcomeDenied, "sessions revoked during sign-in", wrong)
+	} else if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
 	h.audit(c, store.AuditEntry{Action: "login", TargetKind: "user", TargetID: u.Username,
