@@ -66,7 +66,7 @@ const (
 // otherwise: an id is never reused, so a session once ended stays ended).
 // A signed-in session is written only while sess.UserGen is the user's
 // SessionsGen and the account is enabled (ErrRevoked otherwise; a UserID
-// that does not exist is ErrNotFound); past maxSessionsPerUser, the user's
+// that does not exist is both ErrRevoked and ErrNotFound); past maxSessionsPerUser, the user's
 // oldest sessions end in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 	if err := checkSession(sess); err != nil {
@@ -96,7 +96,8 @@ VALUES (?, NULL, ?, ?, ?, ?, 0, ?, ?)`, sess.ID, data, ms(sess.CreatedAt), ms(se
 	var disabled bool
 	err := tx.QueryRowContext(ctx, `SELECT sessions_gen, disabled FROM users WHERE id = ?`, sess.UserID).Scan(&gen, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: user %d", ErrNotFound, sess.UserID)
+		// Deleted: as revoked as can be.
+		return fmt.Errorf("%w: %w: user %d", ErrRevoked, ErrNotFound, sess.UserID)
 	}
 	if err != nil {
 		return err

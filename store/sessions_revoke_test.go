@@ -17,7 +17,10 @@ func TestRevocationIsFinal(t *testing.T) {
 		name   string
 		revoke func(s *Store, u User, sessID string) error
 	}{
-		{"end sessions", func(s *Store, u User, _ string) error { _, err := s.DeleteUserSessions(context.Background(), u.ID); return err }},
+		{"end sessions", func(s *Store, u User, _ string) error {
+			_, err := s.DeleteUserSessions(context.Background(), u.ID)
+			return err
+		}},
 		{"disable", func(s *Store, u User, _ string) error { return s.SetDisabled(context.Background(), u.ID, true) }},
 		{"password reset", func(s *Store, u User, _ string) error {
 			if err := s.SetPassword(context.Background(), u.ID, "new-hash"); err != nil {
