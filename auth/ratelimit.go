@@ -200,6 +200,11 @@ func (l *RateLimiter) keys(user, ip string) [2]string {
 
 func userKey(user string) string { return "u:" + strings.ToLower(user) }
 
+// AddressKey names the client address ip as the limiter counts it (IPv6
+// by its /64), for whoever groups by the same clients (the audit log's
+// refusals).
+func AddressKey(ip string) string { return ipKey(ip) }
+
 // ipKey is the address, IPv6 reduced to its /64 (one host's usual share).
 func ipKey(ip string) string {
 	a, err := netip.ParseAddr(ip)

@@ -118,7 +118,8 @@ func (h *Handlers) ListAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.AuditPage{Filter: f, Errors: errs, Before: q.Before, Actions: auditActions}
+	p := views.AuditPage{Filter: f, Errors: errs, Before: q.Before, Actions: auditActions,
+		RetentionDays: int(h.auditRetention / (24 * time.Hour))}
 	if len(errs) > 0 {
 		NoPush(c.Response().Header())
 		return Render(c, http.StatusUnprocessableEntity, views.AuditFull(p), views.AuditPartial(p))
@@ -137,9 +138,10 @@ func (h *Handlers) ListAudit(c echo.Context) error {
 		r := views.AuditRow{
 			ID: e.ID, User: e.Username, IP: e.IP, Action: e.Action, TargetID: e.TargetID,
 			Target: strings.TrimSpace(e.TargetKind + " " + e.TargetID), OperationID: e.OperationID,
-			Outcome: string(e.Outcome), Detail: e.Detail,
+			Outcome: string(e.Outcome), Detail: e.Detail, Count: e.Count,
 		}
 		r.At, r.AtExact, r.AtISO = h.adminTimes(e.At)
+		_, r.LastExact, _ = h.adminTimes(e.LastAt)
 		p.Rows = append(p.Rows, r)
 	}
 	PushURL(c, p.URL(), canonicalAudit)
@@ -162,7 +164,7 @@ func canonicalAudit(raw string) string {
 
 // auditCSVHeader is the export's first row.
 var auditCSVHeader = []string{"id", "time", "user_id", "username", "ip", "action", "target_kind", "target_id",
-	"operation_id", "outcome", "detail"}
+	"operation_id", "outcome", "detail", "count", "last_time"}
 
 // ExportAudit streams what the audit log's filters select as CSV, newest
 // first, page by page, up to maxAuditExport rows (GET /admin/audit.csv).
@@ -230,6 +232,10 @@ func writeAuditCSV(w *csv.Writer, first []store.AuditEntry, next func(before int
 				strconv.FormatInt(e.UserID, 10),
 				csvText(e.Username), csvText(e.IP), csvText(e.Action), csvText(e.TargetKind), csvText(e.TargetID),
 				csvText(e.OperationID), string(e.Outcome), csvText(e.Detail),
+				strconv.FormatInt(max(e.Count, 1), 10), e.LastAt.UTC().Format(time.RFC3339Nano),
+			}
+			if e.LastAt.IsZero() {
+				rec[12] = rec[1]
 			}
 			if e.UserID == 0 {
 				rec[2] = ""

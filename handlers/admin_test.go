@@ -871,7 +871,7 @@ func TestAdminAuditCSV(t *testing.T) {
 	if cd := r.hdr.Get(echo.HeaderContentDisposition); !strings.HasPrefix(cd, `attachment; filename="imagedash-audit-`) {
 		t.Errorf("Content-Disposition = %q", cd)
 	}
-	wantHeader := []string{"id", "time", "user_id", "username", "ip", "action", "target_kind", "target_id", "operation_id", "outcome", "detail"}
+	wantHeader := []string{"id", "time", "user_id", "username", "ip", "action", "target_kind", "target_id", "operation_id", "outcome", "detail", "count", "last_time"}
 	if !slices.Equal(recs[0], wantHeader) {
 		t.Errorf("header = %v", recs[0])
 	}

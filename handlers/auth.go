@@ -86,9 +86,10 @@ func (h *Handlers) Login(c echo.Context) error {
 	}
 	password := c.FormValue("password")
 	ip := c.RealIP()
+	aggKey := "" // see the refusal below
 	fail := func(status int, outcome store.Outcome, detail, msg string) error {
 		h.audit(c, store.AuditEntry{Action: "login", TargetKind: "user", TargetID: form.Username,
-			Username: form.Username, Outcome: outcome, Detail: detail})
+			Username: form.Username, Outcome: outcome, Detail: detail, AggKey: aggKey})
 		form.Error = msg
 		return h.renderLogin(c, status, form)
 	}
@@ -106,6 +107,10 @@ func (h *Handlers) Login(c echo.Context) error {
 	if !ok {
 		mins := int(math.Ceil(wait.Minutes()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		// A locked-out client may keep posting by the thousand: its
+		// refusals are one audit entry a window with a count, not a row
+		// each (the first name typed is the one kept).
+		aggKey = "login.refused " + auth.AddressKey(ip)
 		return fail(http.StatusTooManyRequests, store.OutcomeDenied, "rate limited",
 			fmt.Sprintf("Too many failed sign-ins for this name or from this address. Try again in %d %s.", mins, plural(mins, "minute")))
 	}

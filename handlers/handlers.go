@@ -71,6 +71,9 @@ type Config struct {
 	Ops     OpsStore
 	// Now is the clock for relative times (nil → time.Now).
 	Now func() time.Time
+	// AuditRetention is how long audit entries are kept, said on the
+	// audit page (0: not said).
+	AuditRetention time.Duration
 }
 
 // PasswordHasher hashes and checks passwords a bounded number at once;
@@ -98,9 +101,10 @@ type Handlers struct {
 	tracker  Tracker
 	ops      OpsStore
 
-	auditor      Auditor
-	cloudTimeout time.Duration
-	now          func() time.Time
+	auditor        Auditor
+	auditRetention time.Duration
+	cloudTimeout   time.Duration
+	now            func() time.Time
 }
 
 // New builds the handlers from cfg.
@@ -119,6 +123,8 @@ func New(cfg Config) *Handlers {
 		ops:          cfg.Ops,
 		cloudTimeout: cfg.CloudTimeout,
 		now:          cfg.Now,
+
+		auditRetention: cfg.AuditRetention,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
