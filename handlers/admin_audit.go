@@ -32,7 +32,7 @@ var auditActions = []string{
 	"login", "logout",
 	"user.create", "user.disable", "user.enable", "user.password", "user.admin", "user.sessions_end", "user.delete",
 	"team.create", "team.delete", "team.member_add", "team.member_remove", "team.folder_assign", "team.folder_unassign",
-	"folder.share", "folder.unshare", "audit.export",
+	"folder.share", "folder.unshare", "audit.export", "session.end", "session.end_others",
 }
 
 // auditTimeLayouts are the forms a from/to filter may take, each with its

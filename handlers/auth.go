@@ -24,6 +24,7 @@ const SessionName = "imagedash"
 // accounts, teams and audit log. *store.Store satisfies it.
 type People interface {
 	AdminStore
+	AccountSessions
 	UserByName(ctx context.Context, username string) (store.User, error)
 }
 

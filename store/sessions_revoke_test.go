@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -128,5 +129,33 @@ func TestSignInRacingRevocation(t *testing.T) {
 	sess.ID, sess.UserGen = "h2", fresh.SessionsGen
 	if err := s.CreateSession(ctx, sess); !errors.Is(err, ErrRevoked) {
 		t.Errorf("create for a disabled account: %v, want ErrRevoked", err)
+	}
+}
+
+// TestSessionCapAtSignIn: the 21st signed-in session of a user ends the
+// oldest in the same write; other users and anonymous sessions are not
+// touched.
+func TestSessionCapAtSignIn(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	u := mustUser(t, s, "ivy", false)
+	v := mustUser(t, s, "jack", false)
+	saveTestSession(t, s, "jack-1", v.ID, t0)
+	saveTestSession(t, s, "anon", 0, t0)
+	for i := range maxSessionsPerUser + 1 {
+		saveTestSession(t, s, fmt.Sprint("ivy-", i), u.ID, t0.Add(time.Duration(i)*time.Second))
+	}
+	ss, err := s.UserSessions(ctx, u.ID, t0)
+	if err != nil || len(ss) != maxSessionsPerUser || ss[0].ID != fmt.Sprint("ivy-", maxSessionsPerUser) || ss[len(ss)-1].ID != "ivy-1" {
+		t.Errorf("sessions = %d (%v), want the newest %d", len(ss), err, maxSessionsPerUser)
+	}
+	for _, id := range []string{"jack-1", "anon"} {
+		if _, err := s.LoadSession(ctx, id, t0); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+	if err := s.EndUserSession(ctx, u.ID, "jack-1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ending another user's session: %v, want ErrNotFound", err)
 	}
 }

@@ -60,6 +60,7 @@ func newAuthEnv(t *testing.T) *authEnv {
 		Store: st, People: st, Sessions: sessions,
 		Limiter: auth.NewRateLimiter(auth.RateLimitConfig{PerUser: 3, PerIP: 100, Window: 10 * time.Minute, Now: clk.Now}),
 		Hasher:  hasher,
+		Now:     clk.Now,
 	})
 	e, err := web.New(web.Config{}, web.Deps{Logger: slog.New(slog.DiscardHandler), Handlers: h, Sessions: sessions, Directory: auth.NewDirectory(st)})
 	if err != nil {
