@@ -30,11 +30,39 @@ const (
 	// createdKey holds the unix ms the session started (at its first save
 	// or its last Rotate), for the absolute lifetime. Reserved.
 	createdKey = "_created"
+	// userGenKey, ipKey and agentKey hold what SignIn was given: the
+	// user's sessions generation read with the password, and the client.
+	// Reserved; write copies them to the row.
+	userGenKey = "_ugen"
+	ipValKey   = "_ip"
+	agentKey   = "_ua"
 )
+
+// SignIn makes s the session of user userID (whose User.SessionsGen, read
+// with the password that was checked, is gen), signed in from ip with
+// userAgent: every other value is dropped. Call Rotate next; it fails with
+// store.ErrRevoked if the user's sessions were revoked since gen was read.
+func SignIn(s *sessions.Session, userID, gen int64, ip, userAgent string) {
+	clear(s.Values)
+	s.Values[UserIDKey] = userID
+	s.Values[userGenKey] = gen
+	s.Values[ipValKey] = ip
+	s.Values[agentKey] = userAgent
+}
+
+// RowID is the store's id of session s ("" for a session never saved):
+// what store.Session.ID and the store's per-user session calls name.
+func RowID(s *sessions.Session) string {
+	if s.ID == "" {
+		return ""
+	}
+	return rowID(s.ID)
+}
 
 // SessionBackend is what SessionStore needs from the store.
 type SessionBackend interface {
-	SaveSession(ctx context.Context, sess store.Session) error
+	CreateSession(ctx context.Context, sess store.Session) error
+	UpdateSession(ctx context.Context, sess store.Session) error
 	ReplaceSession(ctx context.Context, oldID string, sess store.Session) error
 	LoadSession(ctx context.Context, id string, now time.Time) (store.Session, error)
 	TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error
@@ -222,8 +250,12 @@ func (st *SessionStore) decode(data []byte) (map[any]any, bool) {
 const maxDecoded = 10000
 
 // Save writes the session and its cookie. A new session gets a fresh
-// random id (an id from the request is never adopted). MaxAge < 0 ends
-// the session: the row is deleted and the cookie cleared.
+// random id (an id from the request is never adopted) and a new row; a
+// loaded one only updates its row. If the row was ended meanwhile (signed
+// out, ended by its owner or an admin, the account disabled or its
+// password reset), nothing is written back: s becomes a new empty session,
+// its cookie is cleared, and Save returns nil (the request is signed out).
+// MaxAge < 0 ends the session: the row is deleted and the cookie cleared.
 func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
 	if s.Options != nil && s.Options.MaxAge < 0 {
 		if s.ID != "" {
@@ -238,14 +270,31 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 	if s.ID == "" {
 		s.ID = newSessionID()
 		s.Values[createdKey] = now.UnixMilli()
+		return st.write(r.Context(), w, s, "", true, now)
 	}
-	return st.write(r.Context(), w, s, "", now)
+	err := st.write(r.Context(), w, s, "", false, now)
+	if errors.Is(err, store.ErrRevoked) {
+		st.signOut(w, s)
+		return nil
+	}
+	return err
+}
+
+// signOut turns s into a new empty session and clears its cookie.
+func (st *SessionStore) signOut(w http.ResponseWriter, s *sessions.Session) {
+	clear(s.Values)
+	s.ID, s.IsNew = "", true
+	opts := st.options
+	opts.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(s.Name(), "", &opts))
 }
 
 // Rotate gives the session a new id, keeping its values, deletes the row
-// of the old id and sets the new cookie: call it at login (after setting
-// UserIDKey) instead of Save, so an id planted before login is worthless.
-// The absolute lifetime starts again.
+// of the old id and sets the new cookie: call it at login (after SignIn)
+// instead of Save, so an id planted before login is worthless, and at
+// logout. The absolute lifetime starts again. If the user's sessions were
+// revoked after SignIn's gen was read, nothing is written, s is signed
+// out, and the error is store.ErrRevoked.
 func (st *SessionStore) Rotate(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
 	old := ""
 	if s.ID != "" {
@@ -255,11 +304,16 @@ func (st *SessionStore) Rotate(r *http.Request, w http.ResponseWriter, s *sessio
 	s.ID = newSessionID()
 	s.IsNew = false
 	s.Values[createdKey] = now.UnixMilli()
-	return st.write(r.Context(), w, s, old, now)
+	err := st.write(r.Context(), w, s, old, true, now)
+	if errors.Is(err, store.ErrRevoked) {
+		st.signOut(w, s)
+	}
+	return err
 }
 
-// write stores s (replacing the row oldRow when not "") and sets its cookie.
-func (st *SessionStore) write(ctx context.Context, w http.ResponseWriter, s *sessions.Session, oldRow string, now time.Time) error {
+// write stores s (a new row when create, replacing the row oldRow when not
+// "") and sets its cookie.
+func (st *SessionStore) write(ctx context.Context, w http.ResponseWriter, s *sessions.Session, oldRow string, create bool, now time.Time) error {
 	created := now
 	if v, ok := s.Values[createdKey].(int64); ok {
 		created = time.UnixMilli(v)
@@ -270,11 +324,17 @@ func (st *SessionStore) write(ctx context.Context, w http.ResponseWriter, s *ses
 	}
 	row := store.Session{ID: rowID(s.ID), UserID: userID(s.Values[UserIDKey]), Data: data.Bytes(),
 		CreatedAt: created, LastSeenAt: now, ExpiresAt: st.deadline(created, now)}
+	row.UserGen, _ = s.Values[userGenKey].(int64)
+	row.IP, _ = s.Values[ipValKey].(string)
+	row.UserAgent, _ = s.Values[agentKey].(string)
 	var err error
-	if oldRow != "" {
+	switch {
+	case oldRow != "":
 		err = st.b.ReplaceSession(ctx, oldRow, row)
-	} else {
-		err = st.b.SaveSession(ctx, row)
+	case create:
+		err = st.b.CreateSession(ctx, row)
+	default:
+		err = st.b.UpdateSession(ctx, row)
 	}
 	if err != nil {
 		return fmt.Errorf("auth: save session: %w", err)

@@ -32,7 +32,7 @@ var auditActions = []string{
 	"login", "logout",
 	"user.create", "user.disable", "user.enable", "user.password", "user.admin", "user.sessions_end", "user.delete",
 	"team.create", "team.delete", "team.member_add", "team.member_remove", "team.folder_assign", "team.folder_unassign",
-	"folder.share", "folder.unshare", "audit.export",
+	"folder.share", "folder.unshare", "audit.export", "session.end", "session.end_others",
 }
 
 // auditTimeLayouts are the forms a from/to filter may take, each with its
@@ -118,7 +118,8 @@ func (h *Handlers) ListAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.AuditPage{Filter: f, Errors: errs, Before: q.Before, Actions: auditActions}
+	p := views.AuditPage{Filter: f, Errors: errs, Before: q.Before, Actions: auditActions,
+		RetentionDays: int(h.auditRetention / (24 * time.Hour))}
 	if len(errs) > 0 {
 		NoPush(c.Response().Header())
 		return Render(c, http.StatusUnprocessableEntity, views.AuditFull(p), views.AuditPartial(p))
@@ -137,9 +138,10 @@ func (h *Handlers) ListAudit(c echo.Context) error {
 		r := views.AuditRow{
 			ID: e.ID, User: e.Username, IP: e.IP, Action: e.Action, TargetID: e.TargetID,
 			Target: strings.TrimSpace(e.TargetKind + " " + e.TargetID), OperationID: e.OperationID,
-			Outcome: string(e.Outcome), Detail: e.Detail,
+			Outcome: string(e.Outcome), Detail: e.Detail, Count: e.Count,
 		}
 		r.At, r.AtExact, r.AtISO = h.adminTimes(e.At)
+		_, r.LastExact, _ = h.adminTimes(e.LastAt)
 		p.Rows = append(p.Rows, r)
 	}
 	PushURL(c, p.URL(), canonicalAudit)
@@ -162,7 +164,7 @@ func canonicalAudit(raw string) string {
 
 // auditCSVHeader is the export's first row.
 var auditCSVHeader = []string{"id", "time", "user_id", "username", "ip", "action", "target_kind", "target_id",
-	"operation_id", "outcome", "detail"}
+	"operation_id", "outcome", "detail", "count", "last_time"}
 
 // ExportAudit streams what the audit log's filters select as CSV, newest
 // first, page by page, up to maxAuditExport rows (GET /admin/audit.csv).
@@ -230,6 +232,10 @@ func writeAuditCSV(w *csv.Writer, first []store.AuditEntry, next func(before int
 				strconv.FormatInt(e.UserID, 10),
 				csvText(e.Username), csvText(e.IP), csvText(e.Action), csvText(e.TargetKind), csvText(e.TargetID),
 				csvText(e.OperationID), string(e.Outcome), csvText(e.Detail),
+				strconv.FormatInt(max(e.Count, 1), 10), e.LastAt.UTC().Format(time.RFC3339Nano),
+			}
+			if e.LastAt.IsZero() {
+				rec[12] = rec[1]
 			}
 			if e.UserID == 0 {
 				rec[2] = ""
@@ -256,12 +262,43 @@ func writeAuditCSV(w *csv.Writer, first []store.AuditEntry, next func(before int
 	}
 }
 
-// csvText defuses a cell a spreadsheet would run as a formula (it starts
-// with =, +, -, @, tab or CR; OWASP "CSV injection"): usernames of failed
-// logins and details are typed by anyone. encoding/csv does the quoting.
+// csvText defuses a cell a spreadsheet would run as a formula (OWASP "CSV
+// injection"): usernames of failed logins and details are typed by anyone.
+// A spreadsheet may split a line on ',' ';' or TAB (';' is the default in
+// Russian, German and French locales), and may read a CR or LF inside a
+// quoted cell as a new line, so a formula can start not only at the
+// beginning of the cell but after any of those. Wherever a piece begins
+// (after leading spaces and double quotes, which a spreadsheet drops) with
+// = + - or @, an apostrophe goes before that character: spreadsheets take
+// a leading apostrophe as "text, not a formula" and do not show it. A cell
+// that starts with TAB or CR gets one in front as well (the OWASP rule).
+// encoding/csv does the quoting.
 func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	var b strings.Builder
+	if s != "" && (s[0] == '\t' || s[0] == '\r') {
+		b.WriteByte('\'')
 	}
-	return s
+	piece := true // at the start of a piece, before its first significant byte
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if piece && strings.IndexByte(csvFormulaStart, ch) >= 0 {
+			b.WriteByte('\'')
+		}
+		b.WriteByte(ch)
+		switch {
+		case strings.IndexByte(csvSeparators, ch) >= 0:
+			piece = true
+		case ch == ' ' || ch == '"':
+		default:
+			piece = false
+		}
+	}
+	return b.String()
 }
+
+// csvFormulaStart are the bytes a formula starts with; csvSeparators are
+// those after which a spreadsheet may start a new cell.
+const (
+	csvFormulaStart = "=+-@"
+	csvSeparators   = ",;\t\r\n"
+)

@@ -287,7 +287,7 @@ func TestAdminUsers(t *testing.T) {
 
 	// Two sessions to end.
 	for _, id := range []string{"s1", "s2"} {
-		if err := e.st.SaveSession(ctx, store.Session{ID: id, UserID: carol.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		if err := e.st.CreateSession(ctx, store.Session{ID: id, UserID: carol.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -871,7 +871,7 @@ func TestAdminAuditCSV(t *testing.T) {
 	if cd := r.hdr.Get(echo.HeaderContentDisposition); !strings.HasPrefix(cd, `attachment; filename="imagedash-audit-`) {
 		t.Errorf("Content-Disposition = %q", cd)
 	}
-	wantHeader := []string{"id", "time", "user_id", "username", "ip", "action", "target_kind", "target_id", "operation_id", "outcome", "detail"}
+	wantHeader := []string{"id", "time", "user_id", "username", "ip", "action", "target_kind", "target_id", "operation_id", "outcome", "detail", "count", "last_time"}
 	if !slices.Equal(recs[0], wantHeader) {
 		t.Errorf("header = %v", recs[0])
 	}

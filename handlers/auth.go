@@ -24,6 +24,7 @@ const SessionName = "imagedash"
 // accounts, teams and audit log. *store.Store satisfies it.
 type People interface {
 	AdminStore
+	AccountSessions
 	UserByName(ctx context.Context, username string) (store.User, error)
 }
 
@@ -68,11 +69,16 @@ func (h *Handlers) ShowLogin(c echo.Context) error {
 	return h.renderLogin(c, http.StatusOK, views.LoginForm{Next: next})
 }
 
-// Login checks a username and password (POST /login). The rate limiter is
-// asked first, so a locked-out name or address costs no password hash; an
-// unknown name costs one all the same (auth.CheckNoUser), so timing does
-// not tell which names exist. Success rotates the session id (an id
-// planted before sign-in is worthless) and goes to the return address.
+// Login checks a username and password (POST /login). The attempt is
+// counted by the rate limiter before the password hash, in one step with
+// the check against the limit, so a burst of concurrent guesses gets at
+// most the limit checked and the rest a 429 (with no hash). An unknown
+// name costs a hash all the same (auth.CheckNoUser), and a disabled
+// account gets the wrong-password answer after its hash is checked, so
+// neither the answer nor its timing tells which names exist or are
+// disabled (the audit log says which it was). Success rotates the session
+// id (an id planted before sign-in is worthless) and goes to the return
+// address.
 func (h *Handlers) Login(c echo.Context) error {
 	ctx := c.Request().Context()
 	form := views.LoginForm{
@@ -81,31 +87,39 @@ func (h *Handlers) Login(c echo.Context) error {
 	}
 	password := c.FormValue("password")
 	ip := c.RealIP()
+	aggKey := "" // see the refusal below
 	fail := func(status int, outcome store.Outcome, detail, msg string) error {
 		h.audit(c, store.AuditEntry{Action: "login", TargetKind: "user", TargetID: form.Username,
-			Username: form.Username, Outcome: outcome, Detail: detail})
+			Username: form.Username, Outcome: outcome, Detail: detail, AggKey: aggKey})
 		form.Error = msg
 		return h.renderLogin(c, status, form)
 	}
+	const wrong = "Wrong username or password."
 
 	switch {
 	case form.Username == "" || password == "":
 		form.Error = "Enter your username and password."
 		return h.renderLogin(c, http.StatusUnprocessableEntity, form)
 	case len(form.Username) > loginMaxName || len(password) > auth.MaxPasswordLen:
-		form.Error = "Wrong username or password."
+		form.Error = wrong
 		return h.renderLogin(c, http.StatusUnprocessableEntity, form)
 	}
-	if wait, ok := h.limiter.Allow(form.Username, ip); !ok {
+	attempt, wait, ok := h.limiter.Reserve(form.Username, ip)
+	if !ok {
 		mins := int(math.Ceil(wait.Minutes()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		// A locked-out client may keep posting by the thousand: its
+		// refusals are one audit entry a window with a count, not a row
+		// each (the first name typed is the one kept).
+		aggKey = "login.refused " + auth.AddressKey(ip)
 		return fail(http.StatusTooManyRequests, store.OutcomeDenied, "rate limited",
 			fmt.Sprintf("Too many failed sign-ins for this name or from this address. Try again in %d %s.", mins, plural(mins, "minute")))
 	}
 
 	// busy: every hashing slot stayed taken (auth.Hasher); nothing is
-	// wrong with the attempt, so it counts as no failure.
+	// wrong with the attempt, so it is given back to the limiter.
 	busy := func() error {
+		attempt.Cancel()
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.hasher.RetryAfter().Seconds())))
 		return fail(http.StatusServiceUnavailable, store.OutcomeFailure, "busy",
 			"Many people are signing in at this moment. Try again in a few seconds.")
@@ -116,31 +130,34 @@ func (h *Handlers) Login(c echo.Context) error {
 		if err := h.hasher.CheckNoUser(ctx, password); err != nil {
 			return busy()
 		}
-		h.limiter.Failure(form.Username, ip)
-		return fail(http.StatusUnauthorized, store.OutcomeFailure, "unknown user", "Wrong username or password.")
+		return fail(http.StatusUnauthorized, store.OutcomeFailure, "unknown user", wrong)
 	case err != nil:
+		attempt.Cancel()
 		return fmt.Errorf("login: %w", err)
 	}
 	if err := h.hasher.Check(ctx, u.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
 		return busy()
 	} else if err != nil {
-		h.limiter.Failure(form.Username, ip)
-		return fail(http.StatusUnauthorized, store.OutcomeFailure, "wrong password", "Wrong username or password.")
+		return fail(http.StatusUnauthorized, store.OutcomeFailure, "wrong password", wrong)
 	}
 	if u.Disabled {
-		return fail(http.StatusForbidden, store.OutcomeDenied, "account disabled",
-			"This account is disabled. Ask an administrator to enable it.")
+		// The same answer as a wrong password, and it counts as one.
+		return fail(http.StatusUnauthorized, store.OutcomeDenied, "account disabled", wrong)
 	}
-	h.limiter.Success(form.Username)
+	attempt.Succeeded()
 
 	req := c.Request()
 	sess, err := h.sessions.Get(req, SessionName)
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	clear(sess.Values) // nothing of the anonymous session carries over
-	sess.Values[auth.UserIDKey] = u.ID
-	if err := h.sessions.Rotate(req, c.Response(), sess); err != nil {
+	// Nothing of the anonymous session carries over.
+	auth.SignIn(sess, u.ID, u.SessionsGen, ip, req.UserAgent())
+	if err := h.sessions.Rotate(req, c.Response(), sess); errors.Is(err, store.ErrRevoked) {
+		// Disabled, reset or signed out everywhere while the password was
+		// checked: what was checked no longer holds.
+		return fail(http.StatusUnauthorized, store.OutcomeDenied, "sessions revoked during sign-in", wrong)
+	} else if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
 	h.audit(c, store.AuditEntry{Action: "login", TargetKind: "user", TargetID: u.Username,

@@ -66,10 +66,10 @@ type Config struct {
 	// Sessions keeps the sign-in sessions; Limiter throttles failed
 	// sign-ins. Both are needed for the sign-in page.
 	Sessions *auth.SessionStore
-	Limiter  *auth.RateLimiter
-	// Hasher bounds the password hashes running at once (nil → a Hasher
-	// with its defaults).
-	Hasher *auth.Hasher
+	Limiter  auth.LoginLimiter
+	// Hasher bounds the password hashes running at once (nil → an
+	// auth.Hasher with its defaults).
+	Hasher PasswordHasher
 	// Tracker starts and cancels changes in the cloud, and Ops reads the
 	// operations it keeps; nil Tracker makes every change answer 503.
 	Tracker Tracker
@@ -79,7 +79,21 @@ type Config struct {
 	ListLimits ListLimits
 	// Now is the clock for relative times (nil → time.Now).
 	Now func() time.Time
+	// AuditRetention is how long audit entries are kept, said on the
+	// audit page (0: not said).
+	AuditRetention time.Duration
 }
+
+// PasswordHasher hashes and checks passwords a bounded number at once;
+// *auth.Hasher is one.
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Check(ctx context.Context, encoded, password string) error
+	CheckNoUser(ctx context.Context, password string) error
+	RetryAfter() time.Duration
+}
+
+var _ PasswordHasher = (*auth.Hasher)(nil)
 
 // Handlers are the HTTP handlers, as methods sharing the dependencies.
 type Handlers struct {
@@ -91,37 +105,39 @@ type Handlers struct {
 	folders  []string
 	people   People
 	sessions *auth.SessionStore
-	limiter  *auth.RateLimiter
-	hasher   *auth.Hasher
+	limiter  auth.LoginLimiter
+	hasher   PasswordHasher
 	tracker  Tracker
 	ops      OpsStore
 
-	auditor      Auditor
-	listLimits   ListLimits
-	listGate     *ListGate
-	cloudTimeout time.Duration
-	now          func() time.Time
+	auditor        Auditor
+	auditRetention time.Duration
+	listLimits     ListLimits
+	listGate       *ListGate
+	cloudTimeout   time.Duration
+	now            func() time.Time
 }
 
 // New builds the handlers from cfg.
 func New(cfg Config) *Handlers {
 	h := &Handlers{
-		log:          cfg.Logger,
-		store:        cfg.Store,
-		syncer:       cfg.Syncer,
-		cloud:        cfg.Cloud,
-		desktops:     cfg.Desktops,
-		folders:      cfg.Folders,
-		people:       cfg.People,
-		sessions:     cfg.Sessions,
-		limiter:      cfg.Limiter,
-		hasher:       cfg.Hasher,
-		tracker:      cfg.Tracker,
-		ops:          cfg.Ops,
-		cloudTimeout: cfg.CloudTimeout,
-		listLimits:   cfg.ListLimits.withDefaults(),
-		listGate:     NewListGate(cfg.ListLimits),
-		now:          cfg.Now,
+		log:            cfg.Logger,
+		store:          cfg.Store,
+		syncer:         cfg.Syncer,
+		cloud:          cfg.Cloud,
+		desktops:       cfg.Desktops,
+		folders:        cfg.Folders,
+		people:         cfg.People,
+		sessions:       cfg.Sessions,
+		limiter:        cfg.Limiter,
+		hasher:         cfg.Hasher,
+		tracker:        cfg.Tracker,
+		ops:            cfg.Ops,
+		cloudTimeout:   cfg.CloudTimeout,
+		listLimits:     cfg.ListLimits.withDefaults(),
+		listGate:       NewListGate(cfg.ListLimits),
+		now:            cfg.Now,
+		auditRetention: cfg.AuditRetention,
 	}
 	if d, ok := cfg.Cloud.(DesktopReader); ok && h.desktops == nil {
 		h.desktops = d

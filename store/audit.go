@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,7 +32,20 @@ type AuditEntry struct {
 	OperationID string
 	Outcome     Outcome
 	Detail      string
+	// AggKey, when set, makes the entry an aggregate: an append with the
+	// key of an entry begun less than AuditAggregateWindow before only
+	// counts on that entry (Count, LastAt) instead of adding one. For
+	// refusals repeated by the thousand (a locked-out address).
+	AggKey string
+	// Count is how many times the entry happened, from At to LastAt (1
+	// and At for an ordinary entry).
+	Count  int64
+	LastAt time.Time
 }
+
+// AuditAggregateWindow is how long an aggregate entry keeps counting
+// (from its first time); the next append after it begins a new entry.
+const AuditAggregateWindow = time.Hour
 
 // Audit page sizes.
 const (
@@ -40,8 +54,10 @@ const (
 )
 
 // AppendAudit adds an entry and returns it with its id (and its time, the
-// store's now when At is zero). The log is append-only: nothing in the
-// store updates or deletes it, and triggers refuse to.
+// store's now when At is zero), or, for an aggregate (AggKey), counts it on
+// the key's current entry and returns that. The log is append-only in
+// spirit: the triggers refuse any UPDATE but an aggregate's count, and any
+// DELETE of an entry younger than MinAuditRetention (PruneAudit).
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	switch {
 	case e.Action == "":
@@ -53,17 +69,71 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 		e.At = s.now()
 	}
 	e.At = fromMS(ms(e.At))
+	e.Count, e.LastAt = 1, e.At
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if e.AggKey != "" {
+			// The aggregate of this key begun within the window, if any,
+			// counts one more (the triggers allow nothing else).
+			var at, last int64
+			err := tx.QueryRowContext(ctx, `UPDATE audit_log SET count = count + 1, last_at = max(?1, coalesce(last_at, at))
+WHERE id = (SELECT id FROM audit_log WHERE agg_key = ?2 AND at > ?3 ORDER BY at DESC LIMIT 1)
+RETURNING id, at, user_id, username, ip, target_kind, target_id, operation_id, detail, count, last_at`,
+				ms(e.At), e.AggKey, ms(e.At.Add(-AuditAggregateWindow))).Scan(&e.ID, &at, new(sql.NullInt64), &e.Username, &e.IP,
+				&e.TargetKind, &e.TargetID, &e.OperationID, &e.Detail, &e.Count, &last)
+			if err == nil {
+				e.At, e.LastAt = fromMS(at), fromMS(last)
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		return tx.QueryRowContext(ctx, `INSERT INTO audit_log
-	(at, user_id, username, ip, action, target_kind, target_id, operation_id, outcome, detail)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	(at, user_id, username, ip, action, target_kind, target_id, operation_id, outcome, detail, agg_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			ms(e.At), nullUser(e.UserID), e.Username, e.IP, e.Action, e.TargetKind, e.TargetID,
-			e.OperationID, string(e.Outcome), e.Detail).Scan(&e.ID)
+			e.OperationID, string(e.Outcome), e.Detail, sql.NullString{String: e.AggKey, Valid: e.AggKey != ""}).Scan(&e.ID)
 	})
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("store: append audit %s: %w", e.Action, err)
 	}
 	return e, nil
+}
+
+// MinAuditRetention is the shortest audit retention: the log refuses to
+// delete an entry younger (a trigger, migration 010).
+const MinAuditRetention = 30 * 24 * time.Hour
+
+// PruneAudit deletes the entries whose last time is before before, at most
+// batch at a time (so the writer is never held long), and says how many
+// it deleted. A before within MinAuditRetention of now is ErrInvalid.
+func (s *Store) PruneAudit(ctx context.Context, before time.Time, batch int) (int, error) {
+	if before.After(s.now().Add(-MinAuditRetention)) {
+		return 0, fmt.Errorf("store: prune audit: %w: entries of the last %v are kept", ErrInvalid, MinAuditRetention)
+	}
+	if batch <= 0 {
+		batch = 1000
+	}
+	total := 0
+	for {
+		var n int64
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE id IN (
+	SELECT id FROM audit_log WHERE at < ?1 AND coalesce(last_at, at) < ?1 LIMIT ?2)`, ms(before), batch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: prune audit: %w", err)
+		}
+		total += int(n)
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
 }
 
 // AuditQuery selects audit entries. Zero fields select everything.
@@ -124,7 +194,8 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error
 	if q.Before > 0 {
 		add("id < ?", q.Before)
 	}
-	query := `SELECT id, at, user_id, username, ip, action, target_kind, target_id, operation_id, outcome, detail
+	query := `SELECT id, at, user_id, username, ip, action, target_kind, target_id, operation_id, outcome, detail,
+	coalesce(agg_key, ''), count, coalesce(last_at, at)
 FROM audit_log`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -140,16 +211,16 @@ FROM audit_log`
 	var es []AuditEntry
 	for rows.Next() {
 		var (
-			e       AuditEntry
-			at      int64
-			user    sql.NullInt64
-			outcome string
+			e        AuditEntry
+			at, last int64
+			user     sql.NullInt64
+			outcome  string
 		)
 		if err := rows.Scan(&e.ID, &at, &user, &e.Username, &e.IP, &e.Action, &e.TargetKind, &e.TargetID,
-			&e.OperationID, &outcome, &e.Detail); err != nil {
+			&e.OperationID, &outcome, &e.Detail, &e.AggKey, &e.Count, &last); err != nil {
 			return nil, fmt.Errorf("store: audit log: %w", err)
 		}
-		e.At, e.UserID, e.Outcome = fromMS(at), user.Int64, Outcome(outcome)
+		e.At, e.UserID, e.Outcome, e.LastAt = fromMS(at), user.Int64, Outcome(outcome), fromMS(last)
 		es = append(es, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Session is one server-side session row. The store does not interpret ID
@@ -19,7 +20,22 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// UserGen is the user's SessionsGen read at sign-in (User.SessionsGen):
+	// the row is created only if it is still the user's, so a sign-in
+	// that raced a revocation does not survive it.
+	UserGen int64
+	// UserAgent and IP are the client's at sign-in, shown to the owner.
+	UserAgent string
+	IP        string
 }
+
+// ErrRevoked: the session (or, at sign-in, every session of the user) was
+// ended after the caller read it. The caller is signed out.
+var ErrRevoked = errors.New("session ended")
+
+// maxSessionsPerUser is how many signed-in sessions a user keeps: a
+// sign-in past it ends the oldest.
+const maxSessionsPerUser = 20
 
 // sessionTx is tx for writes to the sessions: it moves the sessions'
 // generation afterwards (and so empties the session cache).
@@ -40,51 +56,136 @@ func checkSession(sess Session) error {
 	return nil
 }
 
-// SaveSession writes a session: a new row, or new values, user, last-seen
-// time and deadline for an existing one (whose CreatedAt stays). A UserID
-// that no longer exists is ErrNotFound.
-func (s *Store) SaveSession(ctx context.Context, sess Session) error {
+// Bounds of what a session row keeps of its client.
+const (
+	maxSessionAgent = 512
+	maxSessionIP    = 64
+)
+
+// CreateSession writes a new session. Its id must be new (ErrExists
+// otherwise: an id is never reused, so a session once ended stays ended).
+// A signed-in session is written only while sess.UserGen is the user's
+// SessionsGen and the account is enabled (ErrRevoked otherwise; a UserID
+// that does not exist is both ErrRevoked and ErrNotFound); past maxSessionsPerUser, the user's
+// oldest sessions end in the same transaction.
+func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 	if err := checkSession(sess); err != nil {
-		return fmt.Errorf("store: save session: %w", err)
+		return fmt.Errorf("store: create session: %w", err)
 	}
-	err := s.sessionTx(ctx, func(tx *sql.Tx) error { return upsertSession(ctx, tx, sess) })
-	if isForeignKey(err) {
-		return fmt.Errorf("store: save session: %w: user %d", ErrNotFound, sess.UserID)
-	}
-	if err != nil {
-		return fmt.Errorf("store: save session: %w", err)
+	if err := s.sessionTx(ctx, func(tx *sql.Tx) error { return insertSession(ctx, tx, sess) }); err != nil {
+		return fmt.Errorf("store: create session: %w", err)
 	}
 	return nil
 }
 
-func upsertSession(ctx context.Context, tx *sql.Tx, sess Session) error {
+func insertSession(ctx context.Context, tx *sql.Tx, sess Session) error {
 	data := sess.Data
 	if data == nil {
 		data = []byte{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, data, created_at, last_seen_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data,
-	last_seen_at = excluded.last_seen_at, expires_at = excluded.expires_at`,
-		sess.ID, nullUser(sess.UserID), data, ms(sess.CreatedAt), ms(sess.LastSeenAt), ms(sess.ExpiresAt))
+	agent, ip := truncate(sess.UserAgent, maxSessionAgent), truncate(sess.IP, maxSessionIP)
+	if sess.UserID == 0 {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, data, created_at, last_seen_at, expires_at, user_gen, user_agent, ip)
+VALUES (?, NULL, ?, ?, ?, ?, 0, ?, ?)`, sess.ID, data, ms(sess.CreatedAt), ms(sess.LastSeenAt), ms(sess.ExpiresAt), agent, ip)
+		if isUnique(err) {
+			return ErrExists
+		}
+		return err
+	}
+	var gen int64
+	var disabled bool
+	err := tx.QueryRowContext(ctx, `SELECT sessions_gen, disabled FROM users WHERE id = ?`, sess.UserID).Scan(&gen, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Deleted: as revoked as can be.
+		return fmt.Errorf("%w: %w: user %d", ErrRevoked, ErrNotFound, sess.UserID)
+	}
+	if err != nil {
+		return err
+	}
+	if gen != sess.UserGen || disabled {
+		return ErrRevoked
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, data, created_at, last_seen_at, expires_at, user_gen, user_agent, ip)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sess.ID, sess.UserID, data, ms(sess.CreatedAt), ms(sess.LastSeenAt), ms(sess.ExpiresAt),
+		gen, agent, ip)
+	if isUnique(err) {
+		return ErrExists
+	}
+	if err != nil {
+		return err
+	}
+	// The newest maxSessionsPerUser stay (the new one among them).
+	_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2 AND id NOT IN (
+	SELECT id FROM sessions WHERE user_id = ?1 AND id <> ?2 ORDER BY created_at DESC, last_seen_at DESC LIMIT ?3)`,
+		sess.UserID, sess.ID, maxSessionsPerUser-1)
 	return err
 }
 
-// ReplaceSession deletes the session oldID (if it exists) and writes sess
-// in its place, in one transaction: the id change at login.
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// UpdateSession writes new values, last-seen time and deadline of an
+// existing session (its user, creation time and client stay). It never
+// creates a row: a session that was ended (deleted, or its user's sessions
+// revoked since it was created) is ErrRevoked, as is one whose UserID is
+// not the row's (a sign-in goes through CreateSession or ReplaceSession).
+func (s *Store) UpdateSession(ctx context.Context, sess Session) error {
+	if err := checkSession(sess); err != nil {
+		return fmt.Errorf("store: update session: %w", err)
+	}
+	data := sess.Data
+	if data == nil {
+		data = []byte{}
+	}
+	err := s.sessionTx(ctx, func(tx *sql.Tx) error {
+		// One statement: the revocation check and the write cannot be
+		// split by a revocation.
+		err := execOne(ctx, tx, `UPDATE sessions SET data = ?, last_seen_at = ?, expires_at = ?
+WHERE id = ? AND user_id IS ? AND (user_id IS NULL OR user_gen = (SELECT sessions_gen FROM users WHERE users.id = sessions.user_id))`,
+			data, ms(sess.LastSeenAt), ms(sess.ExpiresAt), sess.ID, nullUser(sess.UserID))
+		if errors.Is(err, ErrNotFound) {
+			return ErrRevoked
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: update session: %w", err)
+	}
+	return nil
+}
+
+// ReplaceSession deletes the session oldID and creates sess in its place,
+// in one transaction: the id change at sign-in and sign-out. sess is
+// created as by CreateSession (ErrRevoked when the user's sessions were
+// revoked after sess.UserGen was read); a signed-in sess is ErrRevoked too
+// when the row oldID no longer exists (it was ended after it was loaded).
 func (s *Store) ReplaceSession(ctx context.Context, oldID string, sess Session) error {
 	if err := checkSession(sess); err != nil {
 		return fmt.Errorf("store: replace session: %w", err)
 	}
 	err := s.sessionTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, oldID); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, oldID)
+		if err != nil {
 			return err
 		}
-		return upsertSession(ctx, tx, sess)
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 && sess.UserID != 0 {
+			// The session the caller loaded was ended meanwhile (signed
+			// out, ended by its owner): it must not come back signed in
+			// under a new id.
+			return ErrRevoked
+		}
+		return insertSession(ctx, tx, sess)
 	})
-	if isForeignKey(err) {
-		return fmt.Errorf("store: replace session: %w: user %d", ErrNotFound, sess.UserID)
-	}
 	if err != nil {
 		return fmt.Errorf("store: replace session: %w", err)
 	}
@@ -182,21 +283,33 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 }
 
 // DeleteUserSessions ends every session of a user ("log out everywhere")
-// and says how many there were.
+// and says how many there were. It moves the user's SessionsGen in the
+// same transaction, so no request that read a session (or a sign-in that
+// read the user) before it can write one back.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int, error) {
 	var n int64
 	err := s.sessionTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = revokeSessions(ctx, tx, userID)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: delete sessions of user %d: %w", userID, err)
 	}
 	return int(n), nil
+}
+
+// revokeSessions moves the user's SessionsGen and deletes the user's
+// sessions, saying how many.
+func revokeSessions(ctx context.Context, tx *sql.Tx, userID int64) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET sessions_gen = sessions_gen + 1 WHERE id = ?`, userID); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // SweepSessions deletes the sessions expired at now and says how many.
@@ -212,6 +325,62 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: sweep sessions: %w", err)
+	}
+	return int(n), nil
+}
+
+// UserSessions lists the user's sessions live at now, newest sign-in
+// first (without their Data).
+func (s *Store) UserSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, last_seen_at, expires_at, user_gen, user_agent, ip
+FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, last_seen_at DESC`, userID, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		sess := Session{UserID: userID}
+		var created, seen, expires int64
+		if err := rows.Scan(&sess.ID, &created, &seen, &expires, &sess.UserGen, &sess.UserAgent, &sess.IP); err != nil {
+			return nil, fmt.Errorf("store: sessions of user %d: %w", userID, err)
+		}
+		sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMS(created), fromMS(seen), fromMS(expires)
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: sessions of user %d: %w", userID, err)
+	}
+	return out, nil
+}
+
+// EndUserSession ends the session id of the user userID. A session that
+// does not exist or is another user's is ErrNotFound, alike: the owner is
+// checked in the statement, not only by the caller.
+func (s *Store) EndUserSession(ctx context.Context, userID int64, id string) error {
+	err := s.sessionTx(ctx, func(tx *sql.Tx) error {
+		return execOne(ctx, tx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, id, userID)
+	})
+	if err != nil {
+		return fmt.Errorf("store: end session of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// EndOtherUserSessions ends every session of the user but keep (the one
+// the person is using) and says how many it ended.
+func (s *Store) EndOtherUserSessions(ctx context.Context, userID int64, keep string) (int, error) {
+	var n int64
+	err := s.sessionTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: end other sessions of user %d: %w", userID, err)
 	}
 	return int(n), nil
 }

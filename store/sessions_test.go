@@ -12,8 +12,8 @@ func saveTestSession(t *testing.T, s *Store, id string, user int64, now time.Tim
 	t.Helper()
 	sess := Session{ID: id, UserID: user, Data: []byte("data-" + id),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
-	if err := s.SaveSession(context.Background(), sess); err != nil {
-		t.Fatalf("SaveSession(%s): %v", id, err)
+	if err := s.CreateSession(context.Background(), sess); err != nil {
+		t.Fatalf("CreateSession(%s): %v", id, err)
 	}
 	return sess
 }
@@ -39,15 +39,25 @@ func TestSessions(t *testing.T) {
 		t.Errorf("missing: got %v, want ErrNotFound", err)
 	}
 
-	// An update keeps created_at.
+	// An update keeps created_at; it never changes the user (signing in is
+	// a new row) and never creates a row.
 	t1 := t0.Add(10 * time.Minute)
-	upd := Session{ID: "anon", UserID: u.ID, Data: []byte("v2"), CreatedAt: t1, LastSeenAt: t1, ExpiresAt: t1.Add(time.Hour)}
-	if err := s.SaveSession(ctx, upd); err != nil {
+	upd := Session{ID: "anon", Data: []byte("v2"), CreatedAt: t1, LastSeenAt: t1, ExpiresAt: t1.Add(time.Hour)}
+	if err := s.UpdateSession(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.LoadSession(ctx, "anon", t1)
-	if got.UserID != u.ID || string(got.Data) != "v2" || !got.CreatedAt.Equal(t0) || !got.LastSeenAt.Equal(t1) {
+	if got.UserID != 0 || string(got.Data) != "v2" || !got.CreatedAt.Equal(t0) || !got.LastSeenAt.Equal(t1) {
 		t.Errorf("after update: %+v", got)
+	}
+	if err := s.UpdateSession(ctx, Session{ID: "anon", UserID: u.ID, CreatedAt: t1, LastSeenAt: t1, ExpiresAt: t1}); !errors.Is(err, ErrRevoked) {
+		t.Errorf("update to another user: got %v, want ErrRevoked", err)
+	}
+	if err := s.UpdateSession(ctx, Session{ID: "never", CreatedAt: t1, LastSeenAt: t1, ExpiresAt: t1}); !errors.Is(err, ErrRevoked) {
+		t.Errorf("update of a missing row: got %v, want ErrRevoked", err)
+	}
+	if err := s.CreateSession(ctx, Session{ID: "anon", CreatedAt: t1, LastSeenAt: t1, ExpiresAt: t1}); !errors.Is(err, ErrExists) {
+		t.Errorf("create over an existing id: got %v, want ErrExists", err)
 	}
 	if err := s.TouchSession(ctx, "anon", t1.Add(time.Minute), t1.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -59,10 +69,10 @@ func TestSessions(t *testing.T) {
 	if err := s.TouchSession(ctx, "missing", t1, t1); !errors.Is(err, ErrNotFound) {
 		t.Errorf("touch missing: got %v, want ErrNotFound", err)
 	}
-	if err := s.SaveSession(ctx, Session{ID: "x", UserID: 9999, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t1}); !errors.Is(err, ErrNotFound) {
+	if err := s.CreateSession(ctx, Session{ID: "x", UserID: 9999, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t1}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("session of a missing user: got %v, want ErrNotFound", err)
 	}
-	if err := s.SaveSession(ctx, Session{ID: "", CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t1}); !errors.Is(err, ErrInvalid) {
+	if err := s.CreateSession(ctx, Session{ID: "", CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("empty id: got %v, want ErrInvalid", err)
 	}
 

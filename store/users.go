@@ -35,6 +35,10 @@ type User struct {
 	Disabled          bool
 	CreatedAt         time.Time
 	PasswordChangedAt time.Time
+	// SessionsGen moves each time the user's sessions are revoked; a
+	// sign-in passes the value it read to the session it creates
+	// (Session.UserGen).
+	SessionsGen int64
 }
 
 // NewUser is what CreateUser needs.
@@ -77,7 +81,7 @@ func isUnique(err error) bool {
 
 func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
 
-const userColumns = `id, username, password_hash, is_admin, disabled, created_at, password_changed_at`
+const userColumns = `id, username, password_hash, is_admin, disabled, created_at, password_changed_at, sessions_gen`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -87,7 +91,7 @@ func scanUser(sc rowScanner) (User, error) {
 		u              User
 		created, pwdAt int64
 	)
-	if err := sc.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &pwdAt); err != nil {
+	if err := sc.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &pwdAt, &u.SessionsGen); err != nil {
 		return User{}, err
 	}
 	u.CreatedAt, u.PasswordChangedAt = fromMS(created), fromMS(pwdAt)
@@ -195,7 +199,7 @@ func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) error 
 			if err := keepAnAdmin(ctx, tx, id); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+			if _, err := revokeSessions(ctx, tx, id); err != nil {
 				return err
 			}
 		}

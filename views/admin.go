@@ -1,6 +1,7 @@
 package views
 
 import (
+	"fmt"
 	"maps"
 	"net/url"
 	"slices"
@@ -337,6 +338,8 @@ type AuditPage struct {
 	Older  int64
 	// Actions are the known actions, offered while typing the filter.
 	Actions []string
+	// RetentionDays is how long entries are kept (0: not said).
+	RetentionDays int
 }
 
 // URL is this page's address.
@@ -371,6 +374,36 @@ type AuditRow struct {
 	OperationID        string
 	Outcome            string
 	Detail             string
+	// Count is how many times a repeated refusal happened, from At to
+	// LastExact (1: once).
+	Count     int64
+	LastExact string
+}
+
+// Repeats says how often an aggregate entry happened, "" for one that
+// happened once: "refused 1 234 times between … and …".
+func (r AuditRow) Repeats() string {
+	if r.Count <= 1 {
+		return ""
+	}
+	verb := "happened"
+	if r.Outcome == "denied" {
+		verb = "refused"
+	}
+	return fmt.Sprintf("%s %s times between %s and %s", verb, groupDigits(r.Count), r.AtExact, r.LastExact)
+}
+
+// groupDigits writes n with a thin space between groups of three digits.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, d := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
 }
 
 // outcomeClass is the badge class of an audit outcome.

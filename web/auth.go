@@ -34,14 +34,20 @@ func public(path string) bool {
 // the token of the _csrf cookie in the X-CSRF-Token header (htmx requests,
 // see views.Page) or the _csrf form field (plain forms). The probes, the
 // metrics and the static files change nothing and are skipped.
+//
+// Echo compares the cookie with the token sent back as they are, so an empty
+// _csrf cookie (planted by a sibling subdomain, or simply sent by a script)
+// matched an empty field. A cookie shorter than csrfMinLen is therefore
+// treated as absent before Echo reads it: Echo then makes a fresh random
+// token, which nothing sent with this request can match.
 func csrf(secure bool) echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+	check := middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper: func(c echo.Context) bool {
 			p := c.Request().URL.Path
 			return p != "/login" && public(p)
 		},
 		TokenLookup:    "header:" + views.CSRFHeader + ",form:" + views.CSRFField,
-		CookieName:     "_csrf",
+		CookieName:     csrfCookie,
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSecure:   secure,
@@ -51,6 +57,42 @@ func csrf(secure bool) echo.MiddlewareFunc {
 				"This form is out of date or came from another site (CSRF check failed). Reload the page and try again.").SetInternal(err)
 		},
 	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		checked := check(next)
+		return func(c echo.Context) error {
+			dropShortCookies(c.Request(), csrfCookie, csrfMinLen)
+			return checked(c)
+		}
+	}
+}
+
+const (
+	csrfCookie = "_csrf"
+	// csrfMinLen is the shortest _csrf cookie taken as a token: Echo's
+	// tokens are 32 random letters and digits.
+	csrfMinLen = 32
+)
+
+// dropShortCookies removes from r's Cookie header every cookie called name
+// whose value is shorter than minLen, keeping the others as they were.
+func dropShortCookies(r *http.Request, name string, minLen int) {
+	all := r.Cookies()
+	keep := all[:0]
+	dropped := false
+	for _, c := range all {
+		if c.Name == name && len(c.Value) < minLen {
+			dropped = true
+			continue
+		}
+		keep = append(keep, c)
+	}
+	if !dropped {
+		return
+	}
+	r.Header.Del("Cookie")
+	for _, c := range keep {
+		r.AddCookie(c)
+	}
 }
 
 // csrfToken is the token the page should send back, "" when the browser

@@ -60,6 +60,7 @@ func newAuthEnv(t *testing.T) *authEnv {
 		Store: st, People: st, Sessions: sessions,
 		Limiter: auth.NewRateLimiter(auth.RateLimitConfig{PerUser: 3, PerIP: 100, Window: 10 * time.Minute, Now: clk.Now}),
 		Hasher:  hasher,
+		Now:     clk.Now,
 	})
 	e, err := web.New(web.Config{}, web.Deps{Logger: slog.New(slog.DiscardHandler), Handlers: h, Sessions: sessions, Directory: auth.NewDirectory(st)})
 	if err != nil {
@@ -284,7 +285,7 @@ func TestDisabledAccountIsSignedOut(t *testing.T) {
 	}
 	b.Get("/login")
 	rec := b.Post("/login", url.Values{"username": {"alice"}, "password": {webtest.Password}})
-	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "This account is disabled.") {
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "Wrong username or password.") {
 		t.Errorf("disabled sign in = %d", rec.Code)
 	}
 }

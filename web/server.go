@@ -144,6 +144,11 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.POST("/login", h.Login)
 	e.POST("/logout", h.Logout)
 
+	// A person's own sessions: list, end one, end the others.
+	e.GET("/account/sessions", h.ListSessions)
+	e.POST("/account/sessions/end-others", h.EndOtherSessions)
+	e.POST("/account/sessions/:id/end", h.EndSession)
+
 	// Images: the list, an image's page and its two lazy sections (the only
 	// routes that ask the cloud), the families. All read the cache.
 	e.GET("/", h.ListImages)

@@ -77,6 +77,7 @@ type config struct {
 	publicHost      string // of publicURL, checked
 	debugAddr       string
 	maxInFlight     int
+	auditRetention  time.Duration
 	adminPassword   string // from the environment only
 }
 
@@ -111,6 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.sessionLifetime, "session-lifetime", 24*time.Hour, "sign a person out this long after they signed in")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark cookies Secure: set when served over TLS or behind a TLS proxy")
 	fs.IntVar(&c.maxInFlight, "max-inflight-per-user", 200, "operations one person may have in flight at once; a copy, edit or delete past it is refused with 429 (0 = no limit)")
+	fs.DurationVar(&c.auditRetention, "audit-retention", store.DefaultAuditRetention, "delete audit entries older than this, in hours (9600h = 400 days; at least 720h = 30 days)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, apart from the dashboard; keep it on loopback (\"\" = off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "address ranges (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For names the client (\"\" = none: use the peer address)")
 	fs.StringVar(&c.publicURL, "public-url", "", "the address people open the dashboard at, e.g. https://images.example.com; requests for other host names than it, --addr's, localhost and loopback are refused (\"\" = none)")
@@ -141,6 +143,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.maxInFlight < 0 {
 		return c, fmt.Errorf("--max-inflight-per-user %d: must be 0 (no limit) or more", c.maxInFlight)
+	}
+	if c.auditRetention < store.MinAuditRetention {
+		return c, fmt.Errorf("--audit-retention %s: must be at least %s (30 days)", c.auditRetention, store.MinAuditRetention)
 	}
 	if c.syncInterval < time.Second {
 		return c, fmt.Errorf("--sync-interval %s: must be at least 1s", c.syncInterval)
@@ -322,6 +327,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		<-tracked
 	}()
 
+	// Audit entries past the retention, deleted in the background.
+	pruner, err := store.NewAuditPruner(st, store.AuditPrunerConfig{Retention: cfg.auditRetention,
+		Logger: log.With("component", "audit")})
+	if err != nil {
+		return err
+	}
+	pruneCtx, stopPrune := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		_ = pruner.Run(pruneCtx) // returns nil when its context ends
+	}()
+	defer func() {
+		stopPrune()
+		<-pruned
+	}()
+
 	h := handlers.New(handlers.Config{
 		Logger:   log.With("component", "handlers"),
 		Store:    st,
@@ -333,6 +355,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Limiter:  auth.NewRateLimiter(auth.RateLimitConfig{}),
 		Tracker:  tr,
 		Ops:      st,
+
+		AuditRetention: cfg.auditRetention,
 	})
 	reg := metrics.NewRegistry()
 	registerCacheMetrics(reg, st)

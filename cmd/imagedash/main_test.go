@@ -260,6 +260,16 @@ func TestParseConfig(t *testing.T) {
 			wantErr: "--sync-interval 10ms: must be at least 1s",
 		},
 		{
+			name: "audit retention",
+			env:  map[string]string{"IMAGEDASH_AUDIT_RETENTION": "720h"},
+			want: func(c config) bool { return c.auditRetention == 30*24*time.Hour },
+		},
+		{
+			name:    "audit retention too short",
+			args:    []string{"--audit-retention", "24h"},
+			wantErr: "--audit-retention 24h0m0s: must be at least 720h0m0s (30 days)",
+		},
+		{
 			name:    "bad env value",
 			env:     map[string]string{"IMAGEDASH_SIM_TIME_SCALE": "fast"},
 			wantErr: "IMAGEDASH_SIM_TIME_SCALE",
