@@ -58,3 +58,16 @@ func (h *Handlers) cloudBanner(leastFresh time.Time) string {
 	}
 	return msg + "showing data from " + leastFresh.UTC().Format("2006-01-02 15:04 MST") + ". The dashboard keeps trying."
 }
+
+// OutageBanner is the banner of every page while the cloud has not
+// answered since start ("" otherwise). Pages that read the cache's
+// freshness (the list, the families) show cloudBanner instead, which also
+// says how old their data is.
+func (h *Handlers) OutageBanner() string {
+	since, down := h.cloudDown()
+	if !down {
+		return ""
+	}
+	return "The cloud has been unreachable since " + since.UTC().Format("15:04 MST") +
+		"; pages show what is cached, and copies, edits and deletes wait until it answers. The dashboard keeps trying."
+}

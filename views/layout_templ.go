@@ -331,7 +331,7 @@ func Page(l Layout) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Banner(l.Banner, false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Banner(pageBanner(l.Banner, RequestFrom(ctx).Outage), false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -21,6 +21,18 @@ type Request struct {
 	// Flashes are one-time notices from the previous request (a redirect
 	// after a change), shown as toasts by the layout.
 	Flashes []string
+	// Outage is the banner every page shows while the cloud has not
+	// answered since the server started ("" when it has); a page with a
+	// banner of its own shows that one.
+	Outage string
+}
+
+// pageBanner is the banner a page shows: its own, else the outage's.
+func pageBanner(own, outage string) string {
+	if own != "" {
+		return own
+	}
+	return outage
 }
 
 type requestKey struct{}

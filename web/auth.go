@@ -112,7 +112,7 @@ const flashesKey = "_flash"
 // user id, the directory says who that is and what they may do. A deleted
 // or disabled account reads as anonymous. The viewer (for handlers) and the
 // page-wide request data (for views) go on the request context.
-func authenticate(sessions *auth.SessionStore, dir *auth.Directory) echo.MiddlewareFunc {
+func authenticate(sessions *auth.SessionStore, dir *auth.Directory, outage func() string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -154,6 +154,9 @@ func authenticate(sessions *auth.SessionStore, dir *auth.Directory) echo.Middlew
 					case !u.Disabled:
 						req = req.WithContext(handlers.WithViewer(req.Context(), handlers.Viewer{User: u, Policy: pol}))
 						rq.Me = views.Me{Name: u.Username, Admin: u.Admin}
+						if outage != nil {
+							rq.Outage = outage()
+						}
 					}
 				}
 			}

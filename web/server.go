@@ -124,7 +124,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		echo.WrapMiddleware(http.NewCrossOriginProtection().Handler),
 		// And without Sec-Fetch-Site or Origin, the CSRF token.
 		csrf(cfg.SecureCookies),
-		authenticate(deps.Sessions, deps.Directory),
+		authenticate(deps.Sessions, deps.Directory, outageBanner(deps.Handlers)),
 		requireLogin,
 	)
 
@@ -219,4 +219,13 @@ func healthz(c echo.Context) error {
 		return c.NoContent(http.StatusOK)
 	}
 	return c.String(http.StatusOK, "ok")
+}
+
+// outageBanner is the banner every signed-in page shows while the cloud has
+// not answered since start; nil without handlers.
+func outageBanner(h *handlers.Handlers) func() string {
+	if h == nil {
+		return nil
+	}
+	return h.OutageBanner
 }

@@ -53,6 +53,13 @@ func TestStartDuringCloudOutage(t *testing.T) {
 			t.Errorf("GET %s during the outage: banner %q, want since when and how old the data is", u, banner)
 		}
 	}
+	// Every other page says so too, without the data's age it does not show.
+	for _, u := range []string{base + "/images/compute/" + src, base + "/operations", base + "/admin/users", base + "/account/sessions"} {
+		banner := faultGet(t, c, u, http.StatusOK).Find(`[data-testid="banner"]`).Text()
+		if !strings.Contains(banner, "The cloud has been unreachable since") {
+			t.Errorf("GET %s during the outage: banner %q, want since when the cloud is unreachable", u, banner)
+		}
+	}
 	if n := faultGet(t, c, list, http.StatusOK).Find(`[data-testid="image-row"]`).Length(); n == 0 {
 		t.Error("no cached rows during the outage")
 	}
@@ -82,6 +89,9 @@ func TestStartDuringCloudOutage(t *testing.T) {
 			t.Fatalf("still %q 90 s after the cloud came back", banner)
 		}
 		time.Sleep(200 * time.Millisecond) // polling the app's state, with the deadline above
+	}
+	if banner := faultGet(t, c, base+"/operations", http.StatusOK).Find(`[data-testid="banner"]`).Text(); strings.Contains(banner, "unreachable") {
+		t.Errorf("operations page once the cloud answers: banner %q", banner)
 	}
 	code, body, at := outagePost(t, c, base, "/images/compute/"+src+"/copy", copyForm)
 	if code != http.StatusOK || strings.HasSuffix(at, "/copy") {
