@@ -69,5 +69,5 @@ func (h *Handlers) OutageBanner() string {
 		return ""
 	}
 	return "The cloud has been unreachable since " + since.UTC().Format("15:04 MST") +
-		"; pages show what is cached, and copies, edits and deletes wait until it answers. The dashboard keeps trying."
+		"; pages show what is cached, and copies, edits and deletes are refused until it answers. The dashboard keeps trying."
 }
