@@ -405,6 +405,41 @@ func read[Resp any](ctx context.Context, c *Client, op string, call func(context
 	return resp, nil
 }
 
+// listAll pages through a List call to its end: page asks for the page
+// after token, items maps one answer's resources. A server that hands back
+// the token it was given would loop forever: that is an error.
+func listAll[Resp interface{ GetNextPageToken() string }, T any](ctx context.Context, c *Client, op string,
+	page func(ctx context.Context, token string, o ...grpc.CallOption) (Resp, error), items func(Resp) []T) ([]T, error) {
+	var out []T
+	token := ""
+	for {
+		resp, err := read(ctx, c, op, func(ctx context.Context, o ...grpc.CallOption) (Resp, error) {
+			return page(ctx, token, o...)
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items(resp)...)
+		next := resp.GetNextPageToken()
+		if next == "" {
+			return out, nil
+		}
+		if next == token {
+			return nil, fmt.Errorf("%s: the server repeated page token %q", op, next)
+		}
+		token = next
+	}
+}
+
+// mapAll is conv of each of in.
+func mapAll[In, Out any](in []In, conv func(In) Out) []Out {
+	out := make([]Out, len(in))
+	for i, v := range in {
+		out[i] = conv(v)
+	}
+	return out
+}
+
 // mutate sends a mutation once, with the idempotency key (a fresh one when
 // key is empty), and maps the operation it starts.
 func (c *Client) mutate(ctx context.Context, op, key string, call func(context.Context, ...grpc.CallOption) (*operation.Operation, error)) (Operation, error) {
@@ -460,54 +495,20 @@ func unknownService(svc Service, method string) error {
 
 // Clouds lists every cloud the credentials can see.
 func (c *Client) Clouds(ctx context.Context) ([]Cloud, error) {
-	const op = "resourcemanager.CloudService.List"
-	var out []Cloud
-	token := ""
-	for {
-		resp, err := read(ctx, c, op, func(ctx context.Context, o ...grpc.CallOption) (*rm.ListCloudsResponse, error) {
+	return listAll(ctx, c, "resourcemanager.CloudService.List",
+		func(ctx context.Context, token string, o ...grpc.CallOption) (*rm.ListCloudsResponse, error) {
 			return c.clouds.List(ctx, &rm.ListCloudsRequest{PageSize: listPageSize, PageToken: token}, o...)
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, cl := range resp.GetClouds() {
-			out = append(out, cloudFrom(cl))
-		}
-		next := resp.GetNextPageToken()
-		if next == "" {
-			return out, nil
-		}
-		if next == token {
-			return nil, fmt.Errorf("%s: the server repeated page token %q", op, next)
-		}
-		token = next
-	}
+		},
+		func(resp *rm.ListCloudsResponse) []Cloud { return mapAll(resp.GetClouds(), cloudFrom) })
 }
 
 // Folders lists every folder of a cloud, paging through all of them.
 func (c *Client) Folders(ctx context.Context, cloudID string) ([]Folder, error) {
-	const op = "resourcemanager.FolderService.List"
-	var out []Folder
-	token := ""
-	for {
-		resp, err := read(ctx, c, op, func(ctx context.Context, o ...grpc.CallOption) (*rm.ListFoldersResponse, error) {
+	return listAll(ctx, c, "resourcemanager.FolderService.List",
+		func(ctx context.Context, token string, o ...grpc.CallOption) (*rm.ListFoldersResponse, error) {
 			return c.folders.List(ctx, &rm.ListFoldersRequest{CloudId: cloudID, PageSize: listPageSize, PageToken: token}, o...)
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range resp.GetFolders() {
-			out = append(out, folderFrom(f))
-		}
-		next := resp.GetNextPageToken()
-		if next == "" {
-			return out, nil
-		}
-		if next == token {
-			return nil, fmt.Errorf("%s: the server repeated page token %q", op, next)
-		}
-		token = next
-	}
+		},
+		func(resp *rm.ListFoldersResponse) []Folder { return mapAll(resp.GetFolders(), folderFrom) })
 }
 
 // AllFolders lists every folder of every cloud.

@@ -2,7 +2,6 @@ package cloud
 
 import (
 	"context"
-	"fmt"
 
 	desktop "github.com/yandex-cloud/go-genproto/yandex/cloud/clouddesktop/v1"
 	"google.golang.org/grpc"
@@ -38,26 +37,11 @@ func (c *Client) GetDesktop(ctx context.Context, id string) (VirtualDesktop, err
 // Desktops lists every desktop of a folder (DesktopService.List), paging
 // through all of them.
 func (c *Client) Desktops(ctx context.Context, folderID string) ([]VirtualDesktop, error) {
-	const op = "clouddesktop.DesktopService.List"
-	var out []VirtualDesktop
-	token := ""
-	for {
-		resp, err := read(ctx, c, op, func(ctx context.Context, o ...grpc.CallOption) (*desktop.ListDesktopsResponse, error) {
+	return listAll(ctx, c, "clouddesktop.DesktopService.List",
+		func(ctx context.Context, token string, o ...grpc.CallOption) (*desktop.ListDesktopsResponse, error) {
 			return c.desktops.List(ctx, &desktop.ListDesktopsRequest{FolderId: folderID, PageSize: listPageSize, PageToken: token}, o...)
+		},
+		func(resp *desktop.ListDesktopsResponse) []VirtualDesktop {
+			return mapAll(resp.GetDesktops(), desktopFrom)
 		})
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range resp.GetDesktops() {
-			out = append(out, desktopFrom(m))
-		}
-		next := resp.GetNextPageToken()
-		if next == "" {
-			return out, nil
-		}
-		if next == token {
-			return nil, fmt.Errorf("%s: the server repeated page token %q", op, next)
-		}
-		token = next
-	}
 }
