@@ -3,49 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"slices"
 	"strings"
 	"testing"
 )
-
-func TestPublicURL(t *testing.T) {
-	tests := []struct {
-		name     string
-		args     []string
-		env      map[string]string
-		wantHost string
-		wantErr  string
-	}{
-		{name: "unset"},
-		{name: "flag", args: []string{"--public-url", "https://Images.Example.com/dash/"}, wantHost: "Images.Example.com"},
-		{name: "env twin", env: map[string]string{"IMAGEDASH_PUBLIC_URL": "http://10.1.2.3:8080"}, wantHost: "10.1.2.3"},
-		{name: "IPv6", args: []string{"--public-url", "http://[2001:db8::5]:8080"}, wantHost: "2001:db8::5"},
-		{name: "no scheme", args: []string{"--public-url", "images.example.com"}, wantErr: "want the address people open"},
-		{name: "other scheme", args: []string{"--public-url", "ftp://images.example.com"}, wantErr: "want the address people open"},
-		{name: "no host", args: []string{"--public-url", "https:///x"}, wantErr: "want the address people open"},
-		{name: "credentials", args: []string{"--public-url", "https://a:b@images.example.com"}, wantErr: "want the address people open"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseConfig(append([]string{"imagedash"}, tt.args...), env(tt.env), io.Discard)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.publicHost != tt.wantHost {
-				t.Errorf("public host = %q, want %q", got.publicHost, tt.wantHost)
-			}
-		})
-	}
-}
 
 func TestAllowedHosts(t *testing.T) {
 	ifaces := func() ([]net.Addr, error) {
