@@ -4,10 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/store"
 )
 
 // Bounds of one search, so that no search costs the others their speed: a
@@ -31,24 +32,28 @@ func searchRefused(msg string) error {
 }
 
 // checkSearch refuses a search over the bounds with a message that says
-// how to write it instead. Words are counted as the store's search counts
-// them: a word without a letter or digit is no term.
+// how to write it instead. Terms are counted as the search index counts
+// them, not as words: its tokenizer splits a word at every rune that is no
+// letter or digit (store.IsSearchRune), so "x-a*" is the phrase "x" "a*" and
+// its prefix is the one letter after the dash, and a 200-character word of
+// dashes is a phrase of a hundred tokens.
 func checkSearch(text string) error {
 	terms := 0
 	for _, w := range strings.Fields(text) {
 		bare := strings.TrimRight(w, "*")
-		if !strings.ContainsFunc(bare, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) {
+		tokens := strings.FieldsFunc(bare, func(r rune) bool { return !store.IsSearchRune(r) })
+		if len(tokens) == 0 {
 			continue
 		}
-		terms++
-		if bare != w && utf8.RuneCountInString(bare) < minPrefixRunes {
+		terms += len(tokens)
+		if bare != w && utf8.RuneCountInString(tokens[len(tokens)-1]) < minPrefixRunes {
 			return searchRefused(
 				"Search \"" + truncate(w) + "\" is too short a prefix: type at least 2 characters before the *.")
 		}
 	}
 	if terms > maxSearchTerms {
 		return searchRefused(
-			"The search has too many words: at most 8 at once. Remove some words, or filter by status, family or label instead.")
+			"The search has too many words: at most 8 at once (a word with dashes or dots counts each part). Remove some words, or filter by status, family or label instead.")
 	}
 	return nil
 }

@@ -30,6 +30,15 @@ func TestCheckSearch(t *testing.T) {
 		{"é*", "too short a prefix"},
 		{nine, "at most 8"},
 		{strings.Repeat("ab* ", 60), "at most 8"},
+		// The tokenizer splits at punctuation: the prefix is what follows it,
+		// and every part is a term.
+		{"x-a* x-b*", "too short a prefix"},
+		{"a.*", "too short a prefix"},
+		{"a-*", "too short a prefix"},
+		{"fd8-ab*", ""},
+		{strings.Repeat("a-", 100), "at most 8"},
+		{"a.b.c.d e f g h i", "at most 8"},
+		{"a.b.c.d e f g h", ""},
 	}
 	for _, tt := range tests {
 		err := checkSearch(tt.give)

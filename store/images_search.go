@@ -57,6 +57,11 @@ func ftsTerms(text string) string {
 	return b.String()
 }
 
+// IsSearchRune reports the runes a search token is made of (the unicode61
+// tokenizer's): every other rune separates tokens. Handlers count a
+// search's terms with it, as the index will.
+func IsSearchRune(r rune) bool { return isTokenRune(r) }
+
 // isTokenRune reports the runes the unicode61 tokenizer keeps in tokens:
 // letters, numbers and private-use characters.
 func isTokenRune(r rune) bool {
