@@ -36,6 +36,9 @@ const (
 	userGenKey = "_ugen"
 	ipValKey   = "_ip"
 	agentKey   = "_ua"
+	// signInKey marks a session SignIn has just filled, until it is
+	// written (store.Session.SignIn); it is never stored.
+	signInKey = "_signin"
 )
 
 // SignIn makes s the session of user userID (whose User.SessionsGen, read
@@ -48,6 +51,7 @@ func SignIn(s *sessions.Session, userID, gen int64, ip, userAgent string) {
 	s.Values[userGenKey] = gen
 	s.Values[ipValKey] = ip
 	s.Values[agentKey] = userAgent
+	s.Values[signInKey] = true
 }
 
 // RowID is the store's id of session s ("" for a session never saved):
@@ -318,6 +322,8 @@ func (st *SessionStore) write(ctx context.Context, w http.ResponseWriter, s *ses
 	if v, ok := s.Values[createdKey].(int64); ok {
 		created = time.UnixMilli(v)
 	}
+	signIn, _ := s.Values[signInKey].(bool)
+	delete(s.Values, signInKey)
 	var data bytes.Buffer
 	if err := gob.NewEncoder(&data).Encode(s.Values); err != nil {
 		return fmt.Errorf("auth: encode session values: %w", err)
@@ -327,6 +333,7 @@ func (st *SessionStore) write(ctx context.Context, w http.ResponseWriter, s *ses
 	row.UserGen, _ = s.Values[userGenKey].(int64)
 	row.IP, _ = s.Values[ipValKey].(string)
 	row.UserAgent, _ = s.Values[agentKey].(string)
+	row.SignIn = signIn
 	var err error
 	switch {
 	case oldRow != "":

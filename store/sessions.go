@@ -27,6 +27,11 @@ type Session struct {
 	// UserAgent and IP are the client's at sign-in, shown to the owner.
 	UserAgent string
 	IP        string
+	// SignIn marks the write of a sign-in that has just checked the
+	// password: the row it replaces may be gone already (a double click,
+	// two tabs signing in at once) without that being a revocation.
+	// Never stored.
+	SignIn bool
 }
 
 // ErrRevoked: the session (or, at sign-in, every session of the user) was
@@ -166,7 +171,8 @@ WHERE id = ? AND user_id IS ? AND (user_id IS NULL OR user_gen = (SELECT session
 // in one transaction: the id change at sign-in and sign-out. sess is
 // created as by CreateSession (ErrRevoked when the user's sessions were
 // revoked after sess.UserGen was read); a signed-in sess is ErrRevoked too
-// when the row oldID no longer exists (it was ended after it was loaded).
+// when the row oldID no longer exists (it was ended after it was loaded),
+// unless it is a sign-in's (sess.SignIn).
 func (s *Store) ReplaceSession(ctx context.Context, oldID string, sess Session) error {
 	if err := checkSession(sess); err != nil {
 		return fmt.Errorf("store: replace session: %w", err)
@@ -178,7 +184,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldID string, sess Session) 
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
-		} else if n == 0 && sess.UserID != 0 {
+		} else if n == 0 && sess.UserID != 0 && !sess.SignIn {
 			// The session the caller loaded was ended meanwhile (signed
 			// out, ended by its owner): it must not come back signed in
 			// under a new id.

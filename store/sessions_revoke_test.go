@@ -159,3 +159,29 @@ func TestSessionCapAtSignIn(t *testing.T) {
 		t.Errorf("ending another user's session: %v, want ErrNotFound", err)
 	}
 }
+
+// TestDoubleSignIn: two sign-ins sent from one browser at once (a double
+// click, two tabs) both replace the same anonymous row; the second finds it
+// gone, which is no revocation: it signs in too. Any other id change of a
+// signed-in session whose row is gone stays refused.
+func TestDoubleSignIn(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	s := openTest(t)
+	ctx := context.Background()
+	u := mustUser(t, s, "gina", false)
+	if err := s.CreateSession(ctx, Session{ID: "anon", Data: []byte("v"), CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"first", "second"} {
+		sess := Session{ID: id, UserID: u.ID, UserGen: u.SessionsGen, Data: []byte("v"), SignIn: true,
+			CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if err := s.ReplaceSession(ctx, "anon", sess); err != nil {
+			t.Errorf("sign-in %s: %v, want it signed in", id, err)
+		}
+	}
+	later := Session{ID: "third", UserID: u.ID, UserGen: u.SessionsGen, Data: []byte("v"),
+		CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.ReplaceSession(ctx, "anon", later); !errors.Is(err, ErrRevoked) {
+		t.Errorf("an id change of a session already gone, not a sign-in: %v, want ErrRevoked", err)
+	}
+}
