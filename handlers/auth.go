@@ -120,6 +120,10 @@ func (h *Handlers) Login(c echo.Context) error {
 	// wrong with the attempt, so it is given back to the limiter.
 	busy := func() error {
 		attempt.Cancel()
+		// Not counted by the limiter, so a client that posts and hangs up
+		// while the slots are taken could write a row a request: these are
+		// one entry a window per address too.
+		aggKey = "login.busy " + auth.AddressKey(ip)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.hasher.RetryAfter().Seconds())))
 		return fail(http.StatusServiceUnavailable, store.OutcomeFailure, "busy",
 			"Many people are signing in at this moment. Try again in a few seconds.")
