@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -75,7 +76,7 @@ func (p *readyProbe) check(ctx context.Context) error {
 
 	// Not the first caller's context: it may hang up, and the others wait
 	// for this call. Ready bounds its own time (main gives it 3 s).
-	err := p.ready(context.WithoutCancel(ctx))
+	err := p.call(context.WithoutCancel(ctx))
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -89,6 +90,17 @@ func (p *readyProbe) check(ctx context.Context) error {
 	}
 	p.logged, p.wasReady = true, err == nil
 	return err
+}
+
+// call runs the check; a panic in it is its answer, so that the probe's
+// in-flight call always ends and later callers are not left waiting.
+func (p *readyProbe) call(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("readiness check panicked: %v", r)
+		}
+	}()
+	return p.ready(ctx)
 }
 
 // readyz says whether the app can serve requests now: "ok", or 503
