@@ -120,6 +120,12 @@ func (c *Client) rediscover(ctx context.Context, r Rediscover, attempt func(cont
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errDiscoveryConfig) {
+			// The cloud answered with an address the configuration refuses:
+			// no retry mends that, so say it once, loudly, and stop.
+			c.log.Error("cloud: discovery answered, but a service's address cannot be used; not retrying", "err", err)
+			return
+		}
 		c.log.Warn("cloud: still unreachable; retrying", "err", err, "next", min(pause*2, r.Max))
 		pause = min(pause*2, r.Max)
 	}
