@@ -275,31 +275,23 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 
 // discover lists the API endpoints, all pages, as id → address.
 func (c *Client) discover(ctx context.Context, api endpoint.ApiEndpointServiceClient) (map[string]string, error) {
-	const op = "endpoint.ApiEndpointService.List"
-	found := map[string]string{}
-	token := ""
-	for {
-		resp, err := read(ctx, c, op, func(ctx context.Context, o ...grpc.CallOption) (*endpoint.ListApiEndpointsResponse, error) {
-			// Discovery needs no credentials: they may depend on its answer.
+	eps, err := listAll(ctx, c, "endpoint.ApiEndpointService.List",
+		func(ctx context.Context, token string, _ ...grpc.CallOption) (*endpoint.ListApiEndpointsResponse, error) {
+			// Discovery needs no credentials (the call options carry them):
+			// they may depend on its answer.
 			return api.List(ctx, &endpoint.ListApiEndpointsRequest{PageSize: listPageSize, PageToken: token})
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range resp.GetEndpoints() {
-			if e.GetId() != "" && e.GetAddress() != "" {
-				found[e.GetId()] = e.GetAddress()
-			}
-		}
-		next := resp.GetNextPageToken()
-		if next == "" {
-			return found, nil
-		}
-		if next == token {
-			return nil, fmt.Errorf("%s: the server repeated page token %q", op, next)
-		}
-		token = next
+		},
+		(*endpoint.ListApiEndpointsResponse).GetEndpoints)
+	if err != nil {
+		return nil, err
 	}
+	found := map[string]string{}
+	for _, e := range eps {
+		if e.GetId() != "" && e.GetAddress() != "" {
+			found[e.GetId()] = e.GetAddress()
+		}
+	}
+	return found, nil
 }
 
 // fallbackAddress is where a service missing from discovery is looked for:
