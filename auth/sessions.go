@@ -36,22 +36,24 @@ const (
 	userGenKey = "_ugen"
 	ipValKey   = "_ip"
 	agentKey   = "_ua"
-	// signInKey marks a session SignIn has just filled, until it is
-	// written (store.Session.SignIn); it is never stored.
+	// signInKey marks a session SignIn has just filled, with the unix ms
+	// of the password it checked, until it is written
+	// (store.Session.SignIn, PasswordChangedAt); it is never stored.
 	signInKey = "_signin"
 )
 
-// SignIn makes s the session of user userID (whose User.SessionsGen, read
-// with the password that was checked, is gen), signed in from ip with
-// userAgent: every other value is dropped. Call Rotate next; it fails with
-// store.ErrRevoked if the user's sessions were revoked since gen was read.
-func SignIn(s *sessions.Session, userID, gen int64, ip, userAgent string) {
+// SignIn makes s the session of user userID (whose User.SessionsGen and
+// PasswordChangedAt, read with the password that was checked, are gen and
+// passwordChangedAt), signed in from ip with userAgent: every other value
+// is dropped. Call Rotate next; it fails with store.ErrRevoked if the
+// user's sessions were revoked, or the password changed, since they were read.
+func SignIn(s *sessions.Session, userID, gen int64, passwordChangedAt time.Time, ip, userAgent string) {
 	clear(s.Values)
 	s.Values[UserIDKey] = userID
 	s.Values[userGenKey] = gen
 	s.Values[ipValKey] = ip
 	s.Values[agentKey] = userAgent
-	s.Values[signInKey] = true
+	s.Values[signInKey] = passwordChangedAt.UnixMilli()
 }
 
 // RowID is the store's id of session s ("" for a session never saved):
@@ -322,7 +324,7 @@ func (st *SessionStore) write(ctx context.Context, w http.ResponseWriter, s *ses
 	if v, ok := s.Values[createdKey].(int64); ok {
 		created = time.UnixMilli(v)
 	}
-	signIn, _ := s.Values[signInKey].(bool)
+	pwdAt, signIn := s.Values[signInKey].(int64)
 	delete(s.Values, signInKey)
 	var data bytes.Buffer
 	if err := gob.NewEncoder(&data).Encode(s.Values); err != nil {
@@ -334,6 +336,9 @@ func (st *SessionStore) write(ctx context.Context, w http.ResponseWriter, s *ses
 	row.IP, _ = s.Values[ipValKey].(string)
 	row.UserAgent, _ = s.Values[agentKey].(string)
 	row.SignIn = signIn
+	if signIn {
+		row.PasswordChangedAt = time.UnixMilli(pwdAt)
+	}
 	var err error
 	switch {
 	case oldRow != "":

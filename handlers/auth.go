@@ -156,7 +156,7 @@ func (h *Handlers) Login(c echo.Context) error {
 		return fmt.Errorf("login: %w", err)
 	}
 	// Nothing of the anonymous session carries over.
-	auth.SignIn(sess, u.ID, u.SessionsGen, ip, req.UserAgent())
+	auth.SignIn(sess, u.ID, u.SessionsGen, u.PasswordChangedAt, ip, req.UserAgent())
 	if err := h.sessions.Rotate(req, c.Response(), sess); errors.Is(err, store.ErrRevoked) {
 		// Disabled, reset or signed out everywhere while the password was
 		// checked: what was checked no longer holds.

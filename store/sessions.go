@@ -32,6 +32,11 @@ type Session struct {
 	// two tabs signing in at once) without that being a revocation.
 	// Never stored.
 	SignIn bool
+	// PasswordChangedAt, for a sign-in, is the time of the password it
+	// checked (User.PasswordChangedAt): a password reset since then
+	// refuses the session (ErrRevoked), even one that ends no sessions.
+	// Never stored.
+	PasswordChangedAt time.Time
 }
 
 // ErrRevoked: the session (or, at sign-in, every session of the user) was
@@ -97,9 +102,10 @@ VALUES (?, NULL, ?, ?, ?, ?, 0, ?, ?)`, sess.ID, data, ms(sess.CreatedAt), ms(se
 		}
 		return err
 	}
-	var gen int64
+	var gen, pwdAt int64
 	var disabled bool
-	err := tx.QueryRowContext(ctx, `SELECT sessions_gen, disabled FROM users WHERE id = ?`, sess.UserID).Scan(&gen, &disabled)
+	err := tx.QueryRowContext(ctx, `SELECT sessions_gen, disabled, password_changed_at FROM users WHERE id = ?`,
+		sess.UserID).Scan(&gen, &disabled, &pwdAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Deleted: as revoked as can be.
 		return fmt.Errorf("%w: %w: user %d", ErrRevoked, ErrNotFound, sess.UserID)
@@ -107,7 +113,7 @@ VALUES (?, NULL, ?, ?, ?, ?, 0, ?, ?)`, sess.ID, data, ms(sess.CreatedAt), ms(se
 	if err != nil {
 		return err
 	}
-	if gen != sess.UserGen || disabled {
+	if gen != sess.UserGen || disabled || !sess.PasswordChangedAt.IsZero() && ms(sess.PasswordChangedAt) != pwdAt {
 		return ErrRevoked
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, data, created_at, last_seen_at, expires_at, user_gen, user_agent, ip)

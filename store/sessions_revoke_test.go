@@ -185,3 +185,34 @@ func TestDoubleSignIn(t *testing.T) {
 		t.Errorf("an id change of a session already gone, not a sign-in: %v, want ErrRevoked", err)
 	}
 }
+
+// TestSignInAfterPasswordReset: a sign-in that checked the old password
+// while an admin reset it (without ending sessions) is refused; one that
+// checked the new password signs in.
+func TestSignInAfterPasswordReset(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	s := openTest(t)
+	ctx := context.Background()
+	u := mustUser(t, s, "gina", false)
+	if err := s.SetPassword(ctx, u.ID, "new-hash"); err != nil {
+		t.Fatal(err)
+	}
+	now, err := s.UserByName(ctx, "gina")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		pwdAt  time.Time
+		wantOK bool
+	}{
+		{"checked the old password", u.PasswordChangedAt.Add(-time.Millisecond), false},
+		{"checked the new password", now.PasswordChangedAt, true},
+	} {
+		err := s.CreateSession(ctx, Session{ID: tt.name, UserID: u.ID, UserGen: now.SessionsGen, Data: []byte("v"), SignIn: true,
+			PasswordChangedAt: tt.pwdAt, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		if got := err == nil; got != tt.wantOK || !tt.wantOK && !errors.Is(err, ErrRevoked) {
+			t.Errorf("%s: %v, want signed in %v", tt.name, err, tt.wantOK)
+		}
+	}
+}
