@@ -1,10 +1,11 @@
 package handlers
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/fault"
 )
 
 // reachability is what the cloud client says of the cloud (*cloud.Client):
@@ -39,8 +40,7 @@ func (h *Handlers) requireCloud(c echo.Context) error {
 		return nil
 	}
 	c.Response().Header().Set("Retry-After", cloudRetryAfter)
-	return echo.NewHTTPError(http.StatusServiceUnavailable,
-		"The cloud is unreachable, so nothing was sent. Try again when it answers.")
+	return fault.New(fault.Unavailable, "The cloud is unreachable, so nothing was sent. Try again when it answers.")
 }
 
 // cloudBanner is the banner of every cached page while the cloud has not
