@@ -15,7 +15,7 @@ type adminGuard struct {
 	message      string
 }
 
-func pathID(c echo.Context) string      { return auditClip(c.Param("id")) }
+func pathID(c echo.Context) string     { return auditClip(c.Param("id")) }
 func formFolder(c echo.Context) string { return auditClip(c.FormValue("folder")) }
 
 // adminGuards are the admin routes, by method and route pattern (as
