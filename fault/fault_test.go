@@ -125,7 +125,7 @@ func TestKindOf(t *testing.T) {
 		{"fault wrapping a store error", fault.New(fault.Forbidden, "").Wrap(store.ErrNotFound), fault.Forbidden},
 		{"store not found", store.ErrNotFound, fault.NotFound},
 		{"store bad cursor", store.ErrBadCursor, fault.BadRequest},
-		{"store invalid", store.ErrInvalid, fault.Invalid},
+		{"store invalid", store.ErrInvalid, fault.BadRequest},
 		{"store exists", store.ErrExists, fault.Conflict},
 		{"store too many", store.ErrTooMany, fault.RateLimited},
 		{"store open limit", &store.OpenLimitError{Open: 5, Asked: 1, Limit: 5}, fault.RateLimited},

@@ -20,7 +20,10 @@ var sentinels = [...]struct {
 	// store
 	{store.ErrNotFound, NotFound},
 	{store.ErrBadCursor, BadRequest}, // a cursor this store did not make: the request, not the input
-	{store.ErrInvalid, Invalid},
+	// Arguments the store cannot use (an unknown sort column, a bad
+	// service): made from the request, they are a bad request; from a form,
+	// the handler has said which field first.
+	{store.ErrInvalid, BadRequest},
 	{store.ErrExists, Conflict},
 	{store.ErrTooMany, RateLimited},
 	{store.ErrFull, StorageFull},

@@ -65,7 +65,7 @@ type row struct {
 var kinds = [numKinds]row{
 	Internal:        {"internal", http.StatusInternalServerError, "Something went wrong on our side; it has been logged.", false, 0},
 	BadRequest:      {"bad request", http.StatusBadRequest, "The dashboard cannot read this request. Go back and try again from the page.", false, 0},
-	Invalid:         {"invalid", http.StatusUnprocessableEntity, "Some of what was entered is not valid: see the messages next to the fields. Nothing was saved.", false, 0},
+	Invalid:         {"invalid", http.StatusUnprocessableEntity, "Some of what was entered is not valid, so nothing was saved: see what each field needs.", false, 0},
 	Unauthenticated: {"unauthenticated", http.StatusUnauthorized, "Your session has ended. Sign in again.", false, 0},
 	Forbidden:       {"forbidden", http.StatusForbidden, "You may not do this.", false, 0},
 	NotFound:        {"not found", http.StatusNotFound, "There is no page at this address.", false, 0},
