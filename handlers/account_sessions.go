@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/auth"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
@@ -75,7 +76,7 @@ func (h *Handlers) EndSession(c echo.Context) error {
 	err := h.people.EndUserSession(c.Request().Context(), me.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		h.auditFailed(c, "session.end", "session", target, "no such session of this person")
-		return echo.NewHTTPError(http.StatusNotFound, "There is no such session: it may have ended already.").SetInternal(err)
+		return fault.New(fault.NotFound, "There is no such session: it may have ended already.").Wrap(err)
 	}
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
@@ -100,7 +101,7 @@ func parseAuditFilter(v url.Values) (store.AuditQuery, views.AuditFilter, views.
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n <= 0 {
 			// Only a link we made has a cursor: a bad one is a bad address.
-			return q, f, errs, echo.NewHTTPError(http.StatusBadRequest, "This page of the audit log does not exist: start again from the newest entries.")
+			return q, f, errs, fault.New(fault.BadRequest, "This page of the audit log does not exist: start again from the newest entries.")
 		}
 		q.Before = n
 	}
@@ -111,8 +112,8 @@ func parseAuditFilter(v url.Values) (store.AuditQuery, views.AuditFilter, views.
 // target, outcome and time, a page at a time (GET /admin/audit). The URL
 // holds the whole state; an HTMX request gets the region alone.
 func (h *Handlers) ListAudit(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.audit.list", "audit", "", "Only an administrator may read the audit log.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	q, f, errs, err := parseAuditFilter(c.QueryParams())
 	if err != nil {
@@ -169,15 +170,15 @@ var auditCSVHeader = []string{"id", "time", "user_id", "username", "ip", "action
 // ExportAudit streams what the audit log's filters select as CSV, newest
 // first, page by page, up to maxAuditExport rows (GET /admin/audit.csv).
 func (h *Handlers) ExportAudit(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.audit.export", "audit", "", "Only an administrator may export the audit log.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	q, _, errs, err := parseAuditFilter(c.QueryParams())
 	if err != nil {
 		return err
 	}
 	if len(errs) > 0 {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Check the filters: "+strings.TrimPrefix(invalidInput(errs), "invalid input: "))
+		return fault.New(fault.Invalid, "Check the filters: "+strings.TrimPrefix(invalidInput(errs), "invalid input: "))
 	}
 	ctx := c.Request().Context()
 	q.Limit = store.MaxAuditLimit

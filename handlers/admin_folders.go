@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/views"
 )
 
@@ -20,8 +21,8 @@ const foldersURL = "/admin/folders"
 // the shared list know (assigned before their first sync), with the teams
 // that own each and whether it is shared (GET /admin/folders).
 func (h *Handlers) ListFolders(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.folder.list", "folder", "", "Only an administrator may manage folders.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	cached, err := h.cachedFolders(ctx)
@@ -78,8 +79,8 @@ func (h *Handlers) ListFolders(c echo.Context) error {
 // ShareFolder makes a folder readable by everyone (shared=true) or not
 // (shared=false) (POST /admin/folders/share: folder, shared).
 func (h *Handlers) ShareFolder(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.folder.share", "folder", auditClip(c.FormValue("folder")), "Only an administrator may share folders.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	folder := c.FormValue("folder")
 	shared, perr := strconv.ParseBool(c.FormValue("shared"))
@@ -93,7 +94,7 @@ func (h *Handlers) ShareFolder(c echo.Context) error {
 	}
 	if msg != "" {
 		h.auditFailed(c, action, "folder", auditClip(folder), msg)
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, msg)
+		return fault.New(fault.Invalid, msg)
 	}
 	if err := h.people.SetFolderShared(c.Request().Context(), folder, shared); err != nil {
 		h.auditFailed(c, action, "folder", folder, failureDetail(err))

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
@@ -22,8 +23,8 @@ const teamsURL = "/admin/teams"
 // ListTeams shows every team with its members and folders, and the form to
 // create one (GET /admin/teams).
 func (h *Handlers) ListTeams(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.list", "team", "", "Only an administrator may see the teams.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	return h.renderTeams(c, http.StatusOK, views.NewTeamForm{}, true)
 }
@@ -93,8 +94,8 @@ func folderRefs(ids []string, names map[string]string) []views.FolderRef {
 
 // CreateTeam adds a team and opens its page (POST /admin/teams: name).
 func (h *Handlers) CreateTeam(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.create", "team", "", "Only an administrator may create teams.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "team.create"
 	form := views.NewTeamForm{Name: c.FormValue("name"), Errors: views.FieldErrors{}}
@@ -123,8 +124,8 @@ func (h *Handlers) CreateTeam(c echo.Context) error {
 // ShowTeam shows a team's members and folders with the forms to change
 // them (GET /admin/teams/:id).
 func (h *Handlers) ShowTeam(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.show", "team", auditClip(c.Param("id")), "Only an administrator may see the teams.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	id, err := adminPathID(c, "id", "team")
 	if err != nil {
@@ -218,8 +219,8 @@ func (h *Handlers) renderTeam(c echo.Context, status int, id int64, f teamForms,
 // ConfirmDeleteTeam asks before deleting a team, naming it (GET
 // /admin/teams/:id/delete).
 func (h *Handlers) ConfirmDeleteTeam(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.delete", "team", auditClip(c.Param("id")), "Only an administrator may delete teams.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	id, err := adminPathID(c, "id", "team")
 	if err != nil {
@@ -244,8 +245,8 @@ func (h *Handlers) ConfirmDeleteTeam(c echo.Context) error {
 // DeleteTeam deletes a team with its memberships and folder assignments
 // (POST /admin/teams/:id/delete with confirm=yes).
 func (h *Handlers) DeleteTeam(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.delete", "team", auditClip(c.Param("id")), "Only an administrator may delete teams.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "team.delete"
 	id, err := adminPathID(c, "id", "team")
@@ -271,8 +272,8 @@ func (h *Handlers) DeleteTeam(c echo.Context) error {
 // AddTeamMember makes a user a member with a role, or changes the role of
 // a member (POST /admin/teams/:id/members: user, role).
 func (h *Handlers) AddTeamMember(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.member_add", "team", auditClip(c.Param("id")), "Only an administrator may change the members of a team.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "team.member_add"
 	id, err := adminPathID(c, "id", "team")
@@ -333,8 +334,8 @@ func (h *Handlers) AddTeamMember(c echo.Context) error {
 // RemoveTeamMember takes a user out of a team (POST
 // /admin/teams/:id/members/:user/remove).
 func (h *Handlers) RemoveTeamMember(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.member_remove", "team", auditClip(c.Param("id")), "Only an administrator may change the members of a team.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "team.member_remove"
 	id, err := adminPathID(c, "id", "team")
@@ -357,7 +358,7 @@ func (h *Handlers) RemoveTeamMember(c echo.Context) error {
 	if err := h.people.RemoveMember(ctx, id, uid); err != nil {
 		h.auditFailed(c, action, "team", idText(id), name+": "+failureDetail(err))
 		if errors.Is(err, store.ErrNotFound) {
-			return echo.NewHTTPError(http.StatusNotFound, "That user is not a member of this team.").SetInternal(err)
+			return fault.New(fault.NotFound, "That user is not a member of this team.").Wrap(err)
 		}
 		return fmt.Errorf("remove member: %w", err)
 	}
@@ -369,8 +370,8 @@ func (h *Handlers) RemoveTeamMember(c echo.Context) error {
 // folder, picked from the cached folders or typed, as it need not be
 // cached yet).
 func (h *Handlers) AssignTeamFolder(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.folder_assign", "team", auditClip(c.Param("id")), "Only an administrator may assign folders.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "team.folder_assign"
 	id, err := adminPathID(c, "id", "team")
@@ -399,8 +400,8 @@ func (h *Handlers) AssignTeamFolder(c echo.Context) error {
 // UnassignTeamFolder takes a folder from a team (POST
 // /admin/teams/:id/folders/remove: folder).
 func (h *Handlers) UnassignTeamFolder(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.team.folder_unassign", "team", auditClip(c.Param("id")), "Only an administrator may unassign folders.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "team.folder_unassign"
 	id, err := adminPathID(c, "id", "team")
@@ -415,12 +416,12 @@ func (h *Handlers) UnassignTeamFolder(c echo.Context) error {
 	folder := c.FormValue("folder")
 	if msg := checkFolderID(folder); msg != "" {
 		h.auditFailed(c, action, "team", idText(id), t.Name+": "+auditClip(folder)+": "+msg)
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Folder: "+msg)
+		return fault.New(fault.Invalid, "Folder: "+msg)
 	}
 	if err := h.people.UnassignFolder(ctx, id, folder); err != nil {
 		h.auditFailed(c, action, "team", idText(id), folder+": "+failureDetail(err))
 		if errors.Is(err, store.ErrNotFound) {
-			return echo.NewHTTPError(http.StatusNotFound, "The team does not own that folder.").SetInternal(err)
+			return fault.New(fault.NotFound, "The team does not own that folder.").Wrap(err)
 		}
 		return fmt.Errorf("unassign folder: %w", err)
 	}
@@ -447,7 +448,7 @@ func checkFolderID(id string) string {
 // errors pass through.
 func teamNotFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "There is no such team: it may have been deleted.").SetInternal(err)
+		return fault.New(fault.NotFound, "There is no such team: it may have been deleted.").Wrap(err)
 	}
 	return fmt.Errorf("admin team: %w", err)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
@@ -96,6 +97,9 @@ func newAdminEnv(t *testing.T) *adminEnv {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
 			code, msg = he.Code, fmt.Sprint(he.Message)
+		}
+		if fe, ok := errors.AsType[*fault.Error](err); ok {
+			code, msg = fe.Status(), fe.Say()
 		}
 		if !c.Response().Committed {
 			_ = c.String(code, msg)

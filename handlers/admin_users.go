@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
@@ -19,8 +20,8 @@ const usersURL = "/admin/users"
 // ListUsers shows every account with its teams, and the forms to change
 // them (GET /admin/users).
 func (h *Handlers) ListUsers(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.list", "user", "", "Only an administrator may see the accounts.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	return h.renderUsers(c, http.StatusOK, views.NewUserForm{}, views.AdminNotice{}, 0, "", true)
 }
@@ -93,8 +94,8 @@ func (h *Handlers) userRows(ctx context.Context, you int64) ([]views.UserRow, er
 // CreateUser adds an account (POST /admin/users: username, password,
 // admin).
 func (h *Handlers) CreateUser(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.create", "user", "", "Only an administrator may create accounts.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "user.create"
 	form := views.NewUserForm{
@@ -141,8 +142,8 @@ func (h *Handlers) CreateUser(c echo.Context) error {
 // DisableUser disables an account and ends its sessions (POST
 // /admin/users/:id/disable).
 func (h *Handlers) DisableUser(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.disable", "user", auditClip(c.Param("id")), "Only an administrator may disable accounts.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	return h.changeUser(c, "user.disable", "user_disabled", func(ctx context.Context, u store.User) (string, int, error) {
 		return "disabled " + u.Username, 0, h.people.SetDisabled(ctx, u.ID, true)
@@ -151,8 +152,8 @@ func (h *Handlers) DisableUser(c echo.Context) error {
 
 // EnableUser enables a disabled account (POST /admin/users/:id/enable).
 func (h *Handlers) EnableUser(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.enable", "user", auditClip(c.Param("id")), "Only an administrator may enable accounts.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	return h.changeUser(c, "user.enable", "user_enabled", func(ctx context.Context, u store.User) (string, int, error) {
 		return "enabled " + u.Username, 0, h.people.SetDisabled(ctx, u.ID, false)
@@ -162,12 +163,12 @@ func (h *Handlers) EnableUser(c echo.Context) error {
 // SetUserAdmin grants (admin=true) or revokes (admin=false) the global
 // admin role (POST /admin/users/:id/admin).
 func (h *Handlers) SetUserAdmin(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.admin", "user", auditClip(c.Param("id")), "Only an administrator may grant or revoke the admin role.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	grant, err := strconv.ParseBool(c.FormValue("admin"))
 	if err != nil {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Say whether the account should be an administrator (admin=true or false).")
+		return fault.New(fault.Invalid, "Say whether the account should be an administrator (admin=true or false).")
 	}
 	code := "user_unadmin"
 	if grant {
@@ -186,8 +187,8 @@ func (h *Handlers) SetUserAdmin(c echo.Context) error {
 // /admin/users/:id/sessions); the confirmation says how many sessions
 // ended.
 func (h *Handlers) EndUserSessions(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.sessions_end", "user", auditClip(c.Param("id")), "Only an administrator may end the sessions of an account.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	return h.changeUser(c, "user.sessions_end", "user_sessions", func(ctx context.Context, u store.User) (string, int, error) {
 		n, err := h.people.DeleteUserSessions(ctx, u.ID)
@@ -199,8 +200,8 @@ func (h *Handlers) EndUserSessions(c echo.Context) error {
 // /admin/users/:id/password: password, end_sessions), and by default signs
 // the user out everywhere, so whoever knew the old one is out too.
 func (h *Handlers) ResetPassword(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.password", "user", auditClip(c.Param("id")), "Only an administrator may reset passwords.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	const action = "user.password"
 	id, err := adminPathID(c, "id", "user")
@@ -236,8 +237,8 @@ func (h *Handlers) ResetPassword(c echo.Context) error {
 // ConfirmDeleteUser asks before deleting an account, naming it (GET
 // /admin/users/:id/delete).
 func (h *Handlers) ConfirmDeleteUser(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.delete", "user", auditClip(c.Param("id")), "Only an administrator may delete accounts.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	id, err := adminPathID(c, "id", "user")
 	if err != nil {
@@ -262,8 +263,8 @@ func (h *Handlers) ConfirmDeleteUser(c echo.Context) error {
 // DeleteUser deletes an account (POST /admin/users/:id/delete with
 // confirm=yes; without it, the confirmation page asks first).
 func (h *Handlers) DeleteUser(c echo.Context) error {
-	if !viewer(c).Policy.Admin() {
-		return h.deny(c, "admin.user.delete", "user", auditClip(c.Param("id")), "Only an administrator may delete accounts.")
+	if err := h.adminOnly(c); err != nil {
+		return err
 	}
 	if c.FormValue("confirm") != "yes" {
 		id, err := adminPathID(c, "id", "user")
@@ -315,7 +316,7 @@ func (h *Handlers) changeUser(c echo.Context, action, code string,
 // errors pass through.
 func userNotFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "There is no such account: it may have been deleted.").SetInternal(err)
+		return fault.New(fault.NotFound, "There is no such account: it may have been deleted.").Wrap(err)
 	}
 	return fmt.Errorf("load user: %w", err)
 }

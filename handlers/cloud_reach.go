@@ -1,10 +1,11 @@
 package handlers
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/fault"
 )
 
 // reachability is what the cloud client says of the cloud (*cloud.Client):
@@ -27,8 +28,8 @@ func (h *Handlers) cloudDown() (time.Time, bool) {
 }
 
 // cloudRetryAfter is the Retry-After of a change refused while the cloud
-// is unreachable, in seconds.
-const cloudRetryAfter = "30"
+// is unreachable.
+const cloudRetryAfter = 30 * time.Second
 
 // requireCloud refuses a change (copy, edit, delete) while the cloud has
 // not answered since the server started: its intent would only wait, and
@@ -38,9 +39,7 @@ func (h *Handlers) requireCloud(c echo.Context) error {
 	if _, down := h.cloudDown(); !down {
 		return nil
 	}
-	c.Response().Header().Set("Retry-After", cloudRetryAfter)
-	return echo.NewHTTPError(http.StatusServiceUnavailable,
-		"The cloud is unreachable, so nothing was sent. Try again when it answers.")
+	return fault.New(fault.Unavailable, "The cloud is unreachable, so nothing was sent. Try again when it answers.").RetryIn(cloudRetryAfter)
 }
 
 // cloudBanner is the banner of every cached page while the cloud has not

@@ -19,9 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
@@ -87,13 +86,12 @@ func storeErrOK(err error) bool {
 // check400 fails unless err is a 400 with a message for people.
 func check400(t *testing.T, what string, err error) {
 	t.Helper()
-	var he *echo.HTTPError
-	if !errors.As(err, &he) {
-		t.Fatalf("%s: error %v (%T) is not an *echo.HTTPError", what, err, err)
+	fe, ok := errors.AsType[*fault.Error](err)
+	if !ok {
+		t.Fatalf("%s: error %v (%T) is not a *fault.Error", what, err, err)
 	}
-	msg, _ := he.Message.(string)
-	if he.Code != http.StatusBadRequest || strings.TrimSpace(msg) == "" {
-		t.Fatalf("%s: error %d %q, want 400 with a message", what, he.Code, msg)
+	if fe.Status() != http.StatusBadRequest || strings.TrimSpace(fe.Message) == "" {
+		t.Fatalf("%s: error %d %q, want 400 with a message", what, fe.Status(), fe.Message)
 	}
 }
 

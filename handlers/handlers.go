@@ -13,6 +13,7 @@ import (
 
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
 )
@@ -170,23 +171,26 @@ func New(cfg Config) *Handlers {
 	return h
 }
 
-// cloudMessage says, safely, why a cloud call failed, as a sentence for
-// an inline error. The error itself (with the server's text) is logged by
-// the caller, not shown.
+// cloudMessage says, safely, why a cloud call about an image failed, as a
+// sentence for an inline error: by the error's kind (fault.KindOf), in the
+// words of an image's page. The error itself (with the server's text) is
+// logged by the caller, never shown: a field violation is shown next to
+// its field by the form that has one (cloudViolations).
 func cloudMessage(err error) string {
-	var ce *cloud.Error
-	switch {
-	case errors.Is(err, cloud.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	switch fault.KindOf(err) {
+	case fault.Unavailable, fault.Timeout:
 		return "Could not reach the cloud: it is not answering right now. Try again in a moment."
-	case errors.Is(err, cloud.ErrExhausted):
+	case fault.RateLimited:
 		return "Could not reach the cloud: it is limiting our requests right now. Try again in a moment."
-	case errors.Is(err, cloud.ErrNotFound):
+	case fault.NotFound:
 		return "The cloud does not know this image any more; the next sync will drop it from the cache."
-	case errors.Is(err, cloud.ErrPermission), errors.Is(err, cloud.ErrUnauthenticated):
+	case fault.Invalid:
+		return "The cloud refused the request as not valid. Nothing was changed."
+	case fault.Conflict:
+		return "The cloud refused: the image's state does not allow this now, or the name is taken. Reload the page to see its state."
+	}
+	if errors.Is(err, cloud.ErrPermission) || errors.Is(err, cloud.ErrUnauthenticated) {
 		return "Could not reach the cloud: the dashboard's credentials may not read this."
-	case errors.Is(err, cloud.ErrInvalid) && errors.As(err, &ce):
-		// The API's own validation message is written for people.
-		return "The cloud refused the request: " + ce.Message
 	}
 	return "Could not reach the cloud: the call failed."
 }

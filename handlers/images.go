@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
@@ -32,9 +33,9 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	// A search over the bounds: the list without it, the message under the
 	// search box, which keeps what was typed (status 400 all the same).
 	var refused views.SearchRefusal
-	if he := (*echo.HTTPError)(nil); errors.Is(err, errSearchBounds) && errors.As(err, &he) {
+	if fe, ok := errors.AsType[*fault.Error](err); ok && errors.Is(err, errSearchBounds) {
 		if !h.listLimits.Off {
-			refused = views.SearchRefusal{Text: f.Text, Message: he.Message.(string)}
+			refused = views.SearchRefusal{Text: f.Text, Message: fe.Say()}
 			f.Text = ""
 		}
 		err = nil
@@ -114,7 +115,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		if IsHTMX(c.Request()) {
 			NoPush(c.Response().Header())
 		}
-		return Render(c, searchLimitsStatus, views.ImagesFull(p), views.ImagesPartial(p))
+		return Render(c, fault.BadRequest.Status(), views.ImagesFull(p), views.ImagesPartial(p))
 	}
 	PushURL(c, f.URL(), canonicalList)
 	return Render(c, http.StatusOK, views.ImagesFull(p), views.ImagesPartial(p))

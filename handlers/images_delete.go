@@ -30,7 +30,7 @@ func (h *Handlers) ConfirmDeleteImage(c echo.Context) error {
 		return err
 	}
 	if h.tracker == nil {
-		return errNoTracker
+		return errNoTracker()
 	}
 	p, err := h.deletePage(c, img)
 	if err != nil {
@@ -52,7 +52,7 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 		return err
 	}
 	if h.tracker == nil {
-		return errNoTracker
+		return errNoTracker()
 	}
 	if err := h.requireCloud(c); err != nil {
 		return err
@@ -265,7 +265,7 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 			len(denied), listIDs(denied))
 	}
 	if h.tracker == nil {
-		return views.BulkDeletePage{}, nil, errNoTracker
+		return views.BulkDeletePage{}, nil, errNoTracker()
 	}
 
 	folders, err := h.store.Folders(ctx)

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
@@ -23,7 +24,9 @@ import (
 
 // errNoTracker is the answer to any change when the dashboard has no cloud
 // connection to send it with.
-var errNoTracker = echo.NewHTTPError(http.StatusServiceUnavailable, "Changes are not available: no cloud connection.")
+func errNoTracker() error {
+	return fault.New(fault.Unavailable, "Changes are not available: no cloud connection.")
+}
 
 // EditImageForm is the form that changes an image (GET
 // /images/:service/:id/edit): the fields its service's Update allows, filled
@@ -35,7 +38,7 @@ func (h *Handlers) EditImageForm(c echo.Context) error {
 		return err
 	}
 	if h.tracker == nil {
-		return errNoTracker
+		return errNoTracker()
 	}
 	v := valuesOf(img)
 	form := views.ImageEditForm{
@@ -68,7 +71,7 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 		return err
 	}
 	if h.tracker == nil {
-		return errNoTracker
+		return errNoTracker()
 	}
 	if err := h.requireCloud(c); err != nil {
 		return err
@@ -466,23 +469,13 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// refusal is what to tell the person, and the status, when the cloud
-// refused or could not take a change; status 0 when err is not the
-// cloud's (the caller returns it as an internal error).
+// refusal is what to tell the person, and the status (fault's table, by
+// the error's kind), when the cloud refused or could not take a change;
+// status 0 when err is not the cloud's (the caller returns it as an
+// internal error).
 func refusal(err error) (string, int) {
-	var ce *cloud.Error
-	if !errors.As(err, &ce) {
+	if _, ok := errors.AsType[*cloud.Error](err); !ok {
 		return "", 0
 	}
-	switch {
-	case errors.Is(err, cloud.ErrFailedPrecondition), errors.Is(err, cloud.ErrAlreadyExists):
-		return "The cloud refused: " + sentence(ce.Message), http.StatusConflict
-	case errors.Is(err, cloud.ErrNotFound):
-		return cloudMessage(err), http.StatusNotFound
-	case errors.Is(err, cloud.ErrInvalid):
-		return cloudMessage(err), http.StatusUnprocessableEntity
-	case errors.Is(err, cloud.ErrUnavailable), errors.Is(err, cloud.ErrExhausted):
-		return cloudMessage(err), http.StatusServiceUnavailable
-	}
-	return cloudMessage(err), http.StatusBadGateway
+	return cloudMessage(err), fault.KindOf(err).Status()
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/fault"
 )
 
 // ListLimits bound what one list or search may cost the others: how many
@@ -140,10 +141,8 @@ func (h *Handlers) listSlot(c echo.Context) (ctx context.Context, done func(), e
 	}
 	release, err := h.listGate.Acquire(ctx, listKey(c))
 	if err != nil {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(listRetryAfter))
-		return nil, nil, &echo.HTTPError{Code: http.StatusTooManyRequests,
-			Message:  "You already have searches running; wait for them to finish.",
-			Internal: fmt.Errorf("list slot: %w", err)}
+		return nil, nil, fault.New(fault.RateLimited, "You already have searches running; wait for them to finish.").
+			RetryIn(listRetryAfter * time.Second).Wrap(fmt.Errorf("list slot: %w", err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.listLimits.Timeout)
 	return ctx, func() { cancel(); release() }, nil
@@ -167,9 +166,7 @@ func listTimedOut(c echo.Context, ctx context.Context, err error) error {
 	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) || c.Request().Context().Err() != nil {
 		return err
 	}
-	c.Response().Header().Set("Retry-After", strconv.Itoa(listRetryAfter))
-	return &echo.HTTPError{Code: http.StatusServiceUnavailable,
-		Message: "This search took too long, so it was stopped. Narrow it down: longer or more " +
-			"words, or a status, family or label filter.",
-		Internal: fmt.Errorf("list deadline: %w", err)}
+	return fault.New(fault.Unavailable, "This search took too long, so it was stopped. Narrow it down: longer or more "+
+		"words, or a status, family or label filter.").
+		RetryIn(listRetryAfter * time.Second).Wrap(fmt.Errorf("list deadline: %w", err))
 }

@@ -2,16 +2,14 @@ package handlers
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
@@ -31,7 +29,7 @@ var statuses = []string{"CREATING", "READY", "ACTIVE", "ERROR", "DELETING", "UPD
 
 // badRequest is a 400 with a message for people (shown as a page or a toast).
 func badRequest(format string, args ...any) error {
-	return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(format, args...))
+	return fault.New(fault.BadRequest, fmt.Sprintf(format, args...))
 }
 
 // parseService reads a service name; "" is Compute.

@@ -2,12 +2,10 @@ package handlers
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/labstack/echo/v4"
-
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 )
 
@@ -16,19 +14,19 @@ import (
 // posting list to intersect (a search of 60 one-letter prefixes took
 // 400–900 ms and raised everyone's list p99 to 600 ms).
 const (
-	maxSearchTerms     = 8
-	minPrefixRunes     = 2                     // before an explicit '*'
-	searchLimitsStatus = http.StatusBadRequest // as every other bad filter (FuzzImageFilter)
+	maxSearchTerms = 8
+	minPrefixRunes = 2 // before an explicit '*'
 )
 
-// errSearchBounds marks checkSearch's refusals (the Internal of its
-// *echo.HTTPError), so the list can show the message under the search box
+// errSearchBounds marks checkSearch's refusals (the cause of its
+// *fault.Error), so the list can show the message under the search box
 // and the rest of the list, where other pages show it as an error.
 var errSearchBounds = errors.New("search over the bounds")
 
-// searchRefused is a refusal of checkSearch with its message.
+// searchRefused is a refusal of checkSearch with its message: a bad
+// request, as every other bad filter (FuzzImageFilter).
 func searchRefused(msg string) error {
-	return &echo.HTTPError{Code: searchLimitsStatus, Message: msg, Internal: errSearchBounds}
+	return fault.New(fault.BadRequest, msg).Wrap(errSearchBounds)
 }
 
 // checkSearch refuses a search over the bounds with a message that says

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/labstack/echo/v4"
+	"github.com/imagedash/imagedash/fault"
 )
 
 // TestCheckSearch: the pathological searches of issue 15 (60 one-letter
@@ -48,8 +48,8 @@ func TestCheckSearch(t *testing.T) {
 			}
 			continue
 		}
-		var he *echo.HTTPError
-		if !errors.As(err, &he) || he.Code != http.StatusBadRequest || !strings.Contains(he.Message.(string), tt.wantText) {
+		fe, ok := errors.AsType[*fault.Error](err)
+		if !ok || fe.Status() != http.StatusBadRequest || !strings.Contains(fe.Message, tt.wantText) {
 			t.Errorf("checkSearch(%.40q) = %v, want 400 saying %q", tt.give, err, tt.wantText)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
@@ -87,7 +88,7 @@ func (h *Handlers) LatestInFamily(c echo.Context) error {
 		return err
 	}
 	if p.LatestURL == "" {
-		return echo.NewHTTPError(http.StatusNotFound, "Only Compute images with a family have a latest image.")
+		return fault.New(fault.NotFound, "Only Compute images with a family have a latest image.")
 	}
 	s := views.LatestView{URL: p.LatestURL, Family: img.Family}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), h.cloudTimeout)
@@ -165,6 +166,5 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 // errNoImage is the answer for an image the cache does not hold, and,
 // word for word, for one in a folder the viewer may not see (see hide).
 func errNoImage(svc cloud.Service, id string) error {
-	return echo.NewHTTPError(http.StatusNotFound,
-		"No "+svc.Title()+" image "+id+" is cached. It may have been deleted, or the next sync may bring it.")
+	return fault.New(fault.NotFound, "No "+svc.Title()+" image "+id+" is cached. It may have been deleted, or the next sync may bring it.")
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
@@ -82,12 +83,12 @@ func (h *Handlers) opRowAt(o store.Operation, names map[string]string, now time.
 func (h *Handlers) operation(c echo.Context, action string) (store.Operation, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return store.Operation{}, echo.NewHTTPError(http.StatusNotFound, "There is no operation "+strconv.Quote(c.Param("id"))+".")
+		return store.Operation{}, fault.New(fault.NotFound, "There is no operation "+strconv.Quote(c.Param("id"))+".")
 	}
 	if h.ops == nil {
-		return store.Operation{}, echo.NewHTTPError(http.StatusServiceUnavailable, "This server keeps no operations.")
+		return store.Operation{}, fault.New(fault.Unavailable, "This server keeps no operations.")
 	}
-	notFound := echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("The dashboard knows no operation %d.", id))
+	notFound := fault.New(fault.NotFound, fmt.Sprintf("The dashboard knows no operation %d.", id))
 	o, err := h.ops.Operation(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Operation{}, notFound
@@ -207,7 +208,7 @@ func parseOpsFilter(v url.Values) (views.OpsFilter, int64, views.FieldErrors, er
 	if b := v.Get("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n <= 0 {
-			return f, 0, errs, echo.NewHTTPError(http.StatusBadRequest, "This page of the operations does not exist: start again from the newest.")
+			return f, 0, errs, fault.New(fault.BadRequest, "This page of the operations does not exist: start again from the newest.")
 		}
 		before = n
 	}
@@ -261,7 +262,7 @@ func (h *Handlers) ListOperations(c echo.Context) error {
 		return err
 	}
 	if h.ops == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "This server keeps no operations.")
+		return fault.New(fault.Unavailable, "This server keeps no operations.")
 	}
 	ctx := c.Request().Context()
 	p := views.OpsPage{Filter: f, Errors: errs, Before: before}
@@ -530,12 +531,12 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 			"Only the person who started this operation, an editor of folder %s or an administrator may cancel it.", folder)
 	}
 	if h.tracker == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "This server cannot change anything in the cloud right now.")
+		return fault.New(fault.Unavailable, "This server cannot change anything in the cloud right now.")
 	}
-	fail := func(code int, msg string) error {
+	fail := func(k fault.Kind, msg string) error {
 		h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
 			Outcome: store.OutcomeFailure, Detail: msg})
-		return echo.NewHTTPError(code, msg)
+		return fault.New(k, msg)
 	}
 	_, err = h.tracker.Cancel(c.Request().Context(), o.ID)
 	var ce *cloud.Error
@@ -547,18 +548,19 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 			cur = latest.State
 		}
 		if cur == store.OpPending {
-			return fail(http.StatusConflict, "This operation cannot be cancelled yet: the cloud has not accepted it.")
+			return fail(fault.Conflict, "This operation cannot be cancelled yet: the cloud has not accepted it.")
 		}
-		return fail(http.StatusConflict, "Only a running operation can be cancelled: this one is "+string(cur)+".")
+		return fail(fault.Conflict, "Only a running operation can be cancelled: this one is "+string(cur)+".")
 	case errors.Is(err, store.ErrNotFound):
-		return fail(http.StatusNotFound, fmt.Sprintf("The dashboard knows no operation %d.", o.ID))
+		return fail(fault.NotFound, fmt.Sprintf("The dashboard knows no operation %d.", o.ID))
 	case errors.As(err, &ce) && (ce.Code == codes.FailedPrecondition || ce.Code == codes.Unimplemented ||
 		ce.Code == codes.NotFound || ce.Code == codes.PermissionDenied || ce.Code == codes.InvalidArgument):
 		h.log.InfoContext(c.Request().Context(), "cancel refused", "id", o.ID, "err", err)
-		return fail(http.StatusConflict, "The cloud would not cancel this operation: "+ce.Message)
+		// The cloud's own words go to the log (above), not to the person.
+		return fail(fault.Conflict, "The cloud would not cancel this operation: it may have just finished, or it cannot be cancelled.")
 	default:
 		h.log.WarnContext(c.Request().Context(), "cancel operation", "id", o.ID, "err", err)
-		return fail(http.StatusBadGateway, cloudMessage(err))
+		return fail(fault.Upstream, cloudMessage(err))
 	}
 	h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
 		Outcome: store.OutcomeSuccess, Detail: "cancel requested"})
@@ -575,7 +577,7 @@ func (h *Handlers) OperationCounts(c echo.Context) error {
 		return err
 	}
 	if h.ops == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "This server keeps no operations.")
+		return fault.New(fault.Unavailable, "This server keeps no operations.")
 	}
 	since := h.now().Add(-failedWindow)
 	n, err := h.ops.CountOperations(c.Request().Context(), folders, since)
@@ -623,8 +625,7 @@ func (h *Handlers) imageOps(c echo.Context, img cloud.Image) ([]views.OpRow, err
 // operation on it ended) into a section saying the image is gone: a delete
 // finished. Any other error is returned as is.
 func imageGone(c echo.Context, err error) error {
-	var he *echo.HTTPError
-	if c.Request().Header.Get(HeaderTarget) != views.ImageLiveID || !errors.As(err, &he) || he.Code != http.StatusNotFound {
+	if c.Request().Header.Get(HeaderTarget) != views.ImageLiveID || fault.KindOf(err) != fault.NotFound {
 		return err
 	}
 	svc, perr := parseService(c.Param("service"))

@@ -871,6 +871,11 @@ func TestCancelOperation(t *testing.T) {
 		if r.code != http.StatusConflict || !strings.Contains(r.text(`[data-testid="toast"]`), "The cloud would not cancel this operation") {
 			t.Errorf("cancel of an update = %d %q", r.code, r.text(`[data-testid="toast"]`))
 		}
+		// The cloud's own words ("operation <id> (…) cannot be cancelled")
+		// go to the log: a person reads no cloud id and no server text.
+		if toast := r.text(`[data-testid="toast"]`); strings.Contains(toast, o.CloudID) {
+			t.Errorf("the cloud's message reached the person: %q", toast)
+		}
 	})
 	t.Run("audited", func(t *testing.T) {
 		es, err := e.store.AuditLog(context.Background(), store.AuditQuery{Action: "operation.cancel", Limit: 100})

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/views"
@@ -36,7 +37,7 @@ const pollGiveUp = 2 * time.Minute
 // again too soon is a 429 whose message says when to try.
 func (h *Handlers) RefreshCache(c echo.Context) error {
 	if h.syncer == nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "Refreshing is not available: no sync runs in this server.")
+		return fault.New(fault.Unavailable, "Refreshing is not available: no sync runs in this server.")
 	}
 	form, err := c.FormParams()
 	if err != nil {
@@ -57,7 +58,7 @@ func (h *Handlers) RefreshCache(c echo.Context) error {
 	if err := h.syncer.Refresh(); err != nil {
 		if errors.Is(err, syncer.ErrTooSoon) {
 			msg := err.Error()
-			return echo.NewHTTPError(http.StatusTooManyRequests, strings.ToUpper(msg[:1])+msg[1:]+".")
+			return fault.New(fault.RateLimited, strings.ToUpper(msg[:1])+msg[1:]+".")
 		}
 		return err
 	}

@@ -3,12 +3,12 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
@@ -74,7 +74,7 @@ func (h *Handlers) audit(c echo.Context, e store.AuditEntry) {
 func (h *Handlers) deny(c echo.Context, action, kind, target, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	h.audit(c, store.AuditEntry{Action: action, TargetKind: kind, TargetID: target, Outcome: store.OutcomeDenied, Detail: msg})
-	return echo.NewHTTPError(http.StatusForbidden, msg)
+	return fault.New(fault.Forbidden, msg)
 }
 
 // noFolder is a folder id no folder has (ids are [a-z0-9]): the scope of
@@ -97,8 +97,7 @@ func (h *Handlers) hide(c echo.Context, action, kind, target, folder string, not
 // may not see, or by one that does not exist: the same for both, and the id
 // is not repeated back.
 func errNoSuchFolder() error {
-	return echo.NewHTTPError(http.StatusNotFound,
-		"No such folder among the folders you may see. Pick one from the folder list.")
+	return fault.New(fault.NotFound, "No such folder among the folders you may see. Pick one from the folder list.")
 }
 
 // scope is the folders a list shows the viewer: the ones asked for, each of

@@ -434,6 +434,15 @@ type ErrorPage struct {
 	Code    int
 	Title   string // e.g. "Not Found"
 	Message string // safe to show
+	// Fields are messages by field of a refused request (the cloud's field
+	// violations, say), sorted by field, for a page that has no form to
+	// show them next to.
+	Fields []FieldMessage
+}
+
+// FieldMessage is one field's message.
+type FieldMessage struct {
+	Field, Message string
 }
 
 // Notice is a short message for the toast region: a success ("Refresh

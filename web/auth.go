@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/imagedash/imagedash/auth"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/static"
 	"github.com/imagedash/imagedash/store"
@@ -53,8 +54,8 @@ func csrf(secure bool) echo.MiddlewareFunc {
 		CookieSecure:   secure,
 		CookieSameSite: http.SameSiteStrictMode,
 		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden,
-				"This form is out of date or came from another site (CSRF check failed). Reload the page and try again.").SetInternal(err)
+			return fault.New(fault.Forbidden,
+				"This form is out of date or came from another site (CSRF check failed). Reload the page and try again.").Wrap(err)
 		},
 	})
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -188,7 +189,7 @@ func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 				back = cur.RequestURI()
 			}
 		case req.Method != http.MethodGet && req.Method != http.MethodHead:
-			return echo.NewHTTPError(http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return fault.New(fault.Unauthenticated, "")
 		}
 		return handlers.Redirect(c, handlers.LoginURL(back))
 	}

@@ -3,87 +3,41 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/imagedash/imagedash/auth"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/handlers"
-	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
 
-// storageErrors are the store's errors that people see as such: the
-// storage, not the request, is at fault, and nothing was saved.
-var storageErrors = []struct {
-	err        error
-	code       int
-	message    string
-	retryAfter string // seconds, for Retry-After; "" = none
-}{
-	{store.ErrFull, http.StatusInsufficientStorage,
-		"The dashboard's database is full, so nothing was saved. Ask the operator to free disk space, then try again.", ""},
-	{store.ErrReadOnly, http.StatusServiceUnavailable,
-		"The dashboard's database cannot be written just now, so nothing was saved. Ask the operator; try again later.", ""},
-	// Too many password hashes at once (auth.Hasher): the server is busy
-	// for a few seconds, the request itself is fine.
-	{auth.ErrBusy, http.StatusServiceUnavailable,
-		"Many people are signing in or setting passwords at this moment, so nothing was saved. Try again in a few seconds.", "5"},
-}
-
 // errorHandler is the one place that turns an error into a response: a full
 // error page, or for an HTMX request a toast that lands in the toast region
-// (whatever the request targeted). Errors are logged by observe, not here.
-// A plain error's text never reaches the client; an *echo.HTTPError's
-// message is written for people and is shown (escaped by templ).
+// (whatever the request targeted). Status, message and Retry-After come from
+// fault's table (answer); the error itself, with its cause, is logged once by
+// observe, not here. A person reads the table's words or a *fault.Error's
+// message, never an error's text (a cloud error's server message, an SQL
+// error): those stay in the log.
 func errorHandler(log *slog.Logger) func(error, echo.Context) {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		page := views.ErrorPage{
-			Code:    http.StatusInternalServerError,
-			Message: "Something went wrong on our side; it has been logged.",
+		fe := answer(err)
+		page := views.ErrorPage{Code: fe.Status(), Title: http.StatusText(fe.Status()), Message: fe.Say()}
+		for _, k := range slices.Sorted(maps.Keys(fe.Fields)) {
+			page.Fields = append(page.Fields, views.FieldMessage{Field: k, Message: fe.Fields[k]})
 		}
-		for _, se := range storageErrors {
-			if errors.Is(err, se.err) {
-				page.Code, page.Message = se.code, se.message
-				if se.retryAfter != "" {
-					c.Response().Header().Set("Retry-After", se.retryAfter)
-				}
-				break
-			}
-		}
-		// A start past the per-person limit of operations in flight: the
-		// person asked for too much at once; nothing was written or sent.
-		var tooMany *store.OpenLimitError
-		if errors.As(err, &tooMany) {
-			page.Code, page.Message = http.StatusTooManyRequests, tooMany.Message()
-			c.Response().Header().Set("Retry-After", "30")
-		}
-		// A handler that read the body itself and ran past the read
-		// timeout (readFormFirst answers this for forms).
-		var slow *bodyTimeoutError
-		if errors.As(err, &slow) {
-			err = requestTimeout(err)
-		}
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			page.Code = he.Code
-			if m, ok := he.Message.(string); ok && m != "" {
-				page.Message = m
-			} else if he.Message != nil {
-				page.Message = fmt.Sprint(he.Message)
-			}
-		}
-		page.Title = http.StatusText(page.Code)
 		if page.Title == "" {
 			page.Title = "Error"
 		}
-		if page.Code == http.StatusNotFound && page.Message == page.Title {
-			page.Message = "There is no page at this address."
+		if d := fe.Wait(); d > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int((d+999_999_999)/1_000_000_000)))
 		}
 
 		// The page is rendered even when the request's context has ended:
@@ -108,4 +62,33 @@ func errorHandler(log *slog.Logger) func(error, echo.Context) {
 			_ = c.String(http.StatusInternalServerError, "internal server error")
 		}
 	}
+}
+
+// answer is err in the table's terms:
+//   - a *fault.Error (the outermost) as it is;
+//   - a body read that ran past the read timeout (a handler that read the
+//     body itself; readFormFirst answers this for forms): SlowRequest;
+//   - Echo's own errors (no route 404, 405, the body limit's 413), which
+//     carry only a status: the kind of that status, with its message;
+//   - anything else by fault.From: the store's, the cloud's and auth's
+//     errors by kind, the rest Internal.
+//
+// An *echo.HTTPError with words of its own (not the status text Echo puts
+// in its own) is a handler's answer not yet written as a *fault.Error: its
+// words are kept, under its status's kind.
+func answer(err error) *fault.Error {
+	if fe, ok := errors.AsType[*fault.Error](err); ok {
+		return fe
+	}
+	if _, ok := errors.AsType[*bodyTimeoutError](err); ok {
+		return fault.New(fault.SlowRequest, "").Wrap(err)
+	}
+	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
+		fe := fault.New(fault.ForStatus(he.Code), "").Wrap(err)
+		if m, ok := he.Message.(string); ok && m != http.StatusText(he.Code) {
+			fe.Message = m
+		}
+		return fe
+	}
+	return fault.From(err)
 }

@@ -2,11 +2,12 @@ package web
 
 import (
 	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/imagedash/imagedash/fault"
 )
 
 // hostPolicy is the set of Host names the dashboard answers to. It stops
@@ -75,8 +76,7 @@ func checkHost(p hostPolicy) echo.MiddlewareFunc {
 			if anyHost(req.URL.Path) || p.allows(req.Host) {
 				return next(c)
 			}
-			return echo.NewHTTPError(http.StatusMisdirectedRequest,
-				"This dashboard does not answer under this host name. Open it at its own address (ask the operator, who can add it with --public-url).")
+			return fault.New(fault.Misdirected, "")
 		}
 	}
 }

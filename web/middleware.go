@@ -17,6 +17,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/metrics"
 )
 
@@ -139,26 +140,25 @@ func observe(log *slog.Logger, m *metrics.HTTP) echo.MiddlewareFunc {
 }
 
 // formTooLarge is the answer to a form over the body limit.
-func formTooLarge(err error) *echo.HTTPError {
-	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-		"This form is larger than the dashboard accepts (1 MB). Nothing was saved; send less, for example fewer labels or a shorter description.").SetInternal(err)
+func formTooLarge(err error) error {
+	return fault.New(fault.TooLarge,
+		"This form is larger than the dashboard accepts (1 MB). Nothing was saved; send less, for example fewer labels or a shorter description.").Wrap(err)
 }
 
 // formTooManyFields is the answer to a form with more fields than Go's
 // parsers take (10 000 in a URL-encoded body, 1 000 parts in a multipart
 // one). Without it the form reads as empty and the CSRF check answers 403
 // for a token it cannot see.
-func formTooManyFields(err error) *echo.HTTPError {
-	return echo.NewHTTPError(http.StatusBadRequest,
-		"This form has too many fields, so nothing was saved. Send fewer at once.").SetInternal(err)
+func formTooManyFields(err error) error {
+	return fault.New(fault.BadRequest,
+		"This form has too many fields, so nothing was saved. Send fewer at once.").Wrap(err)
 }
 
 // requestTimeout is the answer to a body that came in slower than the
 // server's read timeout: the client's connection, not the dashboard, is at
 // fault, so it is a 408 and logged at info (see observe).
-func requestTimeout(err error) *echo.HTTPError {
-	return echo.NewHTTPError(http.StatusRequestTimeout,
-		"The request came in too slowly and the dashboard stopped waiting for it, so nothing was saved. Check the connection and try again.").SetInternal(err)
+func requestTimeout(err error) error {
+	return fault.New(fault.SlowRequest, "").Wrap(err)
 }
 
 // bodyTimeoutError is a read of the request body that ran past the
