@@ -26,10 +26,6 @@ type AccountSessions interface {
 
 var _ AccountSessions = (*store.Store)(nil)
 
-// maxSessionsShown is the sessions a person keeps (the store ends older
-// ones at sign-in); said on the page.
-const maxSessionsShown = 20
-
 const sessionsURL = "/account/sessions"
 
 // currentSessionID is the store id of the request's own session.
@@ -53,7 +49,7 @@ func (h *Handlers) ListSessions(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("list sessions: %w", err)
 	}
-	p := views.SessionsPage{Max: maxSessionsShown}
+	p := views.SessionsPage{Max: store.MaxSessionsPerUser}
 	for _, s := range ss {
 		r := views.SessionRow{ID: s.ID, Device: deviceName(s.UserAgent), IP: s.IP, Current: s.ID == cur}
 		r.SignedIn, r.SignedInExact, r.SignedInISO = h.adminTimes(s.CreatedAt)

@@ -43,9 +43,9 @@ type Session struct {
 // ended after the caller read it. The caller is signed out.
 var ErrRevoked = errors.New("session ended")
 
-// maxSessionsPerUser is how many signed-in sessions a user keeps: a
+// MaxSessionsPerUser is how many signed-in sessions a user keeps: a
 // sign-in past it ends the oldest.
-const maxSessionsPerUser = 20
+const MaxSessionsPerUser = 20
 
 // sessionTx is tx for writes to the sessions: it moves the sessions'
 // generation afterwards (and so empties the session cache).
@@ -76,7 +76,7 @@ const (
 // otherwise: an id is never reused, so a session once ended stays ended).
 // A signed-in session is written only while sess.UserGen is the user's
 // SessionsGen and the account is enabled (ErrRevoked otherwise; a UserID
-// that does not exist is both ErrRevoked and ErrNotFound); past maxSessionsPerUser, the user's
+// that does not exist is both ErrRevoked and ErrNotFound); past MaxSessionsPerUser, the user's
 // oldest sessions end in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 	if err := checkSession(sess); err != nil {
@@ -125,10 +125,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sess.ID, sess.UserID, data, ms(sess.Created
 	if err != nil {
 		return err
 	}
-	// The newest maxSessionsPerUser stay (the new one among them).
+	// The newest MaxSessionsPerUser stay (the new one among them).
 	_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2 AND id NOT IN (
 	SELECT id FROM sessions WHERE user_id = ?1 AND id <> ?2 ORDER BY created_at DESC, last_seen_at DESC LIMIT ?3)`,
-		sess.UserID, sess.ID, maxSessionsPerUser-1)
+		sess.UserID, sess.ID, MaxSessionsPerUser-1)
 	return err
 }
 

@@ -143,12 +143,12 @@ func TestSessionCapAtSignIn(t *testing.T) {
 	v := mustUser(t, s, "jack", false)
 	saveTestSession(t, s, "jack-1", v.ID, t0)
 	saveTestSession(t, s, "anon", 0, t0)
-	for i := range maxSessionsPerUser + 1 {
+	for i := range MaxSessionsPerUser + 1 {
 		saveTestSession(t, s, fmt.Sprint("ivy-", i), u.ID, t0.Add(time.Duration(i)*time.Second))
 	}
 	ss, err := s.UserSessions(ctx, u.ID, t0)
-	if err != nil || len(ss) != maxSessionsPerUser || ss[0].ID != fmt.Sprint("ivy-", maxSessionsPerUser) || ss[len(ss)-1].ID != "ivy-1" {
-		t.Errorf("sessions = %d (%v), want the newest %d", len(ss), err, maxSessionsPerUser)
+	if err != nil || len(ss) != MaxSessionsPerUser || ss[0].ID != fmt.Sprint("ivy-", MaxSessionsPerUser) || ss[len(ss)-1].ID != "ivy-1" {
+		t.Errorf("sessions = %d (%v), want the newest %d", len(ss), err, MaxSessionsPerUser)
 	}
 	for _, id := range []string{"jack-1", "anon"} {
 		if _, err := s.LoadSession(ctx, id, t0); err != nil {
