@@ -87,7 +87,7 @@ func copyPlanErrors(plan planner.Plan, fe FieldErrors) {
 	if _, ok := fe["name"]; ok || len(bad) == 0 {
 		return
 	}
-	if len(bad) == 1 && len(plan.Rows) == 1 {
+	if len(bad) == 1 {
 		fe["name"] = bad[0]
 		return
 	}
