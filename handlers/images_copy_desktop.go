@@ -98,7 +98,9 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 			fe[pr.Field] = pr.Message
 		}
 	}
-	copyPlanErrors(plan, fe)
+	named := plan
+	named.Problems = nil // said above, next to this form's fields
+	copyPlanErrors(named, fe)
 	if len(fe) > 0 {
 		entry := store.AuditEntry{Action: tracker.ActionCopyFromDesktop, TargetKind: "desktop", TargetID: auditClip(p.DesktopID),
 			Outcome: store.OutcomeFailure, Detail: auditClip(invalidInput(views.FieldErrors(fe)))}

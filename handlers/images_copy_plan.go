@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/planner"
 	"github.com/imagedash/imagedash/views"
 )
@@ -14,6 +15,9 @@ import (
 // The copy handlers plan with the planner package and submit the plan
 // whole; these are the pieces they share: the planner, the plan's problems
 // as field messages, its preview, and its submission.
+
+// The planner asks the person's policy what they may see and copy into.
+var _ planner.Permissions = auth.Policy{}
 
 // copyPlanner is the planner over the handlers' store, or the 503 of a
 // server that cannot make changes. It holds no state, so one per request
