@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/planner"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
@@ -23,9 +22,12 @@ import (
 // copyGiB is a GiB in bytes: the form takes disk sizes in GiB.
 const copyGiB = int64(1) << 30
 
-// errCopyNoTracker is the answer to a change when this server cannot make one.
-var errCopyNoTracker = echo.NewHTTPError(http.StatusServiceUnavailable,
-	"Changes are off: this server has no connection to the cloud to make them. Try again later.")
+// errCopyNoTracker is the answer to a change when this server cannot make
+// one (a new error each time: no package-level echo.HTTPError).
+func errCopyNoTracker() error {
+	return echo.NewHTTPError(http.StatusServiceUnavailable,
+		"Changes are off: this server has no connection to the cloud to make them. Try again later.")
+}
 
 // CopyImageForm is the copy form of a Compute image (GET
 // /images/:service/:id/copy): the folders the person may copy into, the
@@ -45,7 +47,7 @@ func (h *Handlers) CopyImageForm(c echo.Context) error {
 	}
 	q := c.QueryParams()
 	p := h.copyPage(c, src, cf)
-	p.Name = defaultNameTemplate
+	p.Name = planner.DefaultTemplate
 	p.Description, p.Family = src.Description, src.Family
 	p.MinDiskGiB = strconv.FormatInt(copyCeilGiB(max(src.MinDiskSize, src.Size)), 10)
 	p.Labels = labelRows(src.Labels)
@@ -62,11 +64,16 @@ func (h *Handlers) CopyImageForm(c echo.Context) error {
 
 // CopyImage copies a Compute image (POST /images/:service/:id/copy: as,
 // folder (one or several), name (a template), description, family,
-// min_disk_gib, label_key/label_value, batch): as a Compute image (Create
-// with image_id) or as a Desktop image (DesktopImageService.Copy), one
-// intent per target folder, all in one batch. Every name is checked before
-// anything is sent. The answer is the result page of the batch, or, for
-// one target the cloud refused, the form again with its message.
+// min_disk_gib, label_key/label_value, batch, preview, confirm): as a
+// Compute image (Create with image_id) or as a Desktop image
+// (DesktopImageService.Copy), one copy per target folder. The copy is
+// planned (planner): every name is checked, exactly, before anything is
+// written; a plan with any problem is refused whole (422, each problem next
+// to its field). A copy into several folders asked with preview=1 shows its
+// plan first, to be confirmed (confirm=1, planned again). An accepted plan
+// is submitted whole with one StartBatch; the answer is the result page of
+// the batch or, for one target the cloud refused, the form again with its
+// message.
 func (h *Handlers) CopyImage(c echo.Context) error {
 	src, err := h.copySource(c)
 	if err != nil {
@@ -84,9 +91,9 @@ func (h *Handlers) CopyImage(c echo.Context) error {
 	default:
 		return badRequest("Copy as %q? Choose compute or desktop.", truncate(as))
 	}
-	action := tracker.ActionCopy
+	action, kind := tracker.ActionCopy, planner.ComputeToCompute
 	if as == views.CopyAsDesktop {
-		action = tracker.ActionCopyToDesktop
+		action, kind = tracker.ActionCopyToDesktop, planner.ComputeToDesktop
 	}
 	cf, err := h.copyFolders(c)
 	if err != nil {
@@ -97,8 +104,9 @@ func (h *Handlers) CopyImage(c echo.Context) error {
 		return err
 	}
 	// Only once the person is known to be allowed: 403 before 503.
-	if h.tracker == nil {
-		return errCopyNoTracker
+	pl, err := h.copyPlanner()
+	if err != nil {
+		return err
 	}
 	if err := h.requireCloud(c); err != nil {
 		return err
@@ -117,72 +125,51 @@ func (h *Handlers) CopyImage(c echo.Context) error {
 	p.Labels = rows
 	if _, edited := form["label_key"]; !edited {
 		// No label editor in the post (a script's): the source's labels.
-		labels, p.Labels = maps.Clone(src.Labels), labelRows(src.Labels)
+		labels, p.Labels = nil, labelRows(src.Labels)
 	}
-	if len(folders) == 0 {
-		fe["folder"] = "Pick at least one folder to copy into."
+	req := planner.Request{Kind: kind, Sources: []string{src.ID}, Folders: cf.planFolders(folders), Name: p.Name,
+		Description: &p.Description, Labels: labels}
+	if kind == planner.ComputeToCompute {
+		req.Family = &p.Family
+		req.MinDiskSize = h.parseMinDisk(p.MinDiskGiB, src, fe)
 	}
-	fe.add(rules.Description("description", p.Description)...)
-	var minDisk int64
-	if as == views.CopyAsCompute {
-		fe.add(rules.Family("family", p.Family)...)
-		minDisk = h.parseMinDisk(p.MinDiskGiB, src, fe)
-	}
-	if p.NotReady != "" {
-		fe["form"] = p.NotReady
-	}
-	svc := cloud.Compute
-	if as == views.CopyAsDesktop {
-		svc = cloud.Desktop
-	}
-	names := h.copyNames(c.Request().Context(), p.Name, src, svc, folders, cf, fe)
-	for _, f := range folders {
-		if n := names[f]; n.name != "" && len(folders) > 1 {
-			p.Previews = append(p.Previews, views.CopyPreview{Folder: cf.name(f), Name: n.name, Error: n.err})
-		}
-	}
-	if err := names.err(); err != nil {
+	plan, err := pl.Plan(c.Request().Context(), viewer(c).Policy, req)
+	if err != nil {
 		return err
+	}
+	copyPlanErrors(plan, fe)
+	if len(plan.Rows) > 1 {
+		for _, r := range plan.Rows {
+			p.Previews = append(p.Previews, views.CopyPreview{Folder: r.Folder.Name, Name: r.Name, Error: rowMessage(r, planner.FieldName)})
+		}
 	}
 	if len(fe) > 0 {
 		h.audit(c, store.AuditEntry{Action: action, TargetKind: "image", TargetID: src.ID, Outcome: store.OutcomeFailure,
 			Detail: auditClip(invalidInput(views.FieldErrors(fe)))})
 		return h.renderCopy(c, http.StatusUnprocessableEntity, p, fe)
 	}
+	if wantsPreview(form) && len(plan.Rows) > 1 {
+		p.Plan = copyPlanView(plan)
+		return h.renderCopy(c, http.StatusOK, p, fe)
+	}
 
 	batch := h.copyBatch(c, p.Batch)
-	var starts []copyStart
-	for _, f := range folders {
-		name := names[f].name
-		var in tracker.Intent
-		if as == views.CopyAsDesktop {
-			in = tracker.CopyToDesktop(src, f, name, p.Description, labels)
-		} else {
-			in = tracker.Copy(src, cloud.CreateImageSpec{FolderID: f, Name: name, Description: p.Description,
-				Labels: labels, Family: p.Family, MinDiskSize: minDisk})
-		}
-		st, err := h.startCopy(c, batch, in, "image", src.ID, "into "+cf.name(f)+" as "+name)
-		if msg, ok := overLimit(err); ok {
-			h.audit(c, store.AuditEntry{Action: action, TargetKind: "image", TargetID: src.ID, Outcome: store.OutcomeDenied,
-				Detail: auditClip("into " + cf.name(f) + ": " + err.Error())})
-			if len(starts) == 0 { // nothing started: the form again, as typed
-				c.Response().Header().Set("Retry-After", limitRetryAfter)
-				fe["form"] = msg
-				return h.renderCopy(c, http.StatusTooManyRequests, p, fe)
-			}
-			// Some folders started: their results, and why the rest did not.
-			h.Flash(c, msg)
-			break
-		}
-		if err != nil {
-			return err
-		}
-		starts = append(starts, st)
+	starts, err := h.submitPlan(c, batch, plan, "image")
+	if msg, ok := overLimit(err); ok {
+		// Nothing was written: the form again, as typed.
+		h.audit(c, store.AuditEntry{Action: action, TargetKind: "image", TargetID: src.ID, Outcome: store.OutcomeDenied,
+			Detail: auditClip(err.Error())})
+		c.Response().Header().Set("Retry-After", limitRetryAfter)
+		fe["form"] = msg
+		return h.renderCopy(c, http.StatusTooManyRequests, p, fe)
+	}
+	if err != nil {
+		return err
 	}
 	// One target refused by the cloud: the form again, the message next to
 	// its field, so the person can fix it where they typed it.
 	if len(starts) == 1 && starts[0].refused != nil {
-		copyCloudErrors(starts[0].refused, fe, cf.name(folders[0]), names[folders[0]].name)
+		copyCloudErrors(starts[0].refused, fe, plan.Rows[0].Folder.Name, plan.Rows[0].Name)
 		return h.renderCopy(c, http.StatusUnprocessableEntity, p, fe)
 	}
 	return Redirect(c, views.CopyBatchURL(batch))
@@ -360,115 +347,6 @@ func (h *Handlers) parseMinDisk(s string, src cloud.Image, fe FieldErrors) int64
 	return n * copyGiB
 }
 
-// copyName is the name one target gets, and what is wrong with it.
-type copyName struct {
-	name string
-	err  string
-}
-
-// copyNameSet are the names by target folder; fail is set when the cache
-// could not be asked.
-type copyNameSet map[string]copyName
-
-func (s copyNameSet) err() error {
-	if e, ok := s[""]; ok {
-		return errors.New(e.err)
-	}
-	return nil
-}
-
-// copyNames expands the name template for src into each folder and checks
-// every name: the name rules, and no image (cached, or being made by an
-// operation in flight) of that name in the target folder. Messages go under
-// "name" in fe; each target's own message is in its entry.
-func (h *Handlers) copyNames(ctx context.Context, tmpl string, src cloud.Image, svc cloud.Service, folders []string, cf copyFolderSet, fe FieldErrors) copyNameSet {
-	out := copyNameSet{}
-	t, err := parseNameTemplate(tmpl)
-	if err != nil {
-		fe["name"] = nameTemplateMessage(err)
-		return out
-	}
-	var bad []string
-	for _, f := range folders {
-		n := copyName{name: t.Expand(newNameVars(src.Name, src.Family, cf.name(f), h.now()))}
-		if vs := rules.Name("name", n.name, true); len(vs) > 0 {
-			n.err = copyNameRuleMessage(n.name, vs[0])
-		} else if taken, err := h.copyNameTaken(ctx, svc, f, n.name); err != nil {
-			out[""] = copyName{err: err.Error()}
-			return out
-		} else if taken != "" {
-			n.err = taken
-		}
-		if n.err != "" {
-			bad = append(bad, cf.name(f)+": "+n.err)
-			if len(folders) == 1 {
-				bad[0] = n.err
-			}
-		}
-		out[f] = n
-	}
-	switch len(bad) {
-	case 0:
-	case 1:
-		fe["name"] = bad[0]
-	default:
-		fe["name"] = fmt.Sprintf("%d of the names will not do: %s", len(bad), strings.Join(bad, "; "))
-	}
-	return out
-}
-
-// copyNameRuleMessage says why name breaks the name rules.
-func copyNameRuleMessage(name string, v rules.Violation) string {
-	if name == "" {
-		return "The name comes out empty."
-	}
-	return fmt.Sprintf("“%s” will not do: a name %s.", truncate(name), v.Message)
-}
-
-// nameTemplateMessage is a template parse error for people.
-func nameTemplateMessage(err error) string {
-	msg := strings.TrimPrefix(err.Error(), errNameTemplate.Error()+": ")
-	return "The name template is wrong: " + msg + "."
-}
-
-// copyNameTaken says (as a message) whether folder already has an image of
-// svc named name, in the cache or being made by an operation in flight;
-// "" when the name is free as far as the dashboard knows (the cloud has
-// the last word).
-func (h *Handlers) copyNameTaken(ctx context.Context, svc cloud.Service, folder, name string) (string, error) {
-	// The search box's text match finds every image whose name holds the
-	// name's words; keep the exact one. Pages are sorted by name.
-	q := store.ImageQuery{Service: svc, FolderIDs: []string{folder}, Text: name + " ", Limit: store.MaxLimit}
-	for range 50 {
-		page, err := h.store.Images(ctx, q)
-		if err != nil {
-			return "", fmt.Errorf("copy: look up name %q: %w", name, err)
-		}
-		for _, img := range page.Images {
-			if img.Name == name {
-				return fmt.Sprintf("An image named “%s” exists already in this folder (%s).", name, img.ID), nil
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		q.After = page.Next
-	}
-	if h.ops == nil {
-		return "", nil
-	}
-	ops, err := h.ops.Operations(ctx, store.OperationQuery{Open: true, Service: svc, Folders: []string{folder}, Limit: store.MaxOperationLimit})
-	if err != nil {
-		return "", fmt.Errorf("copy: look up operations in %s: %w", folder, err)
-	}
-	for _, o := range ops {
-		if o.ImageName == name && o.Action != tracker.ActionDelete {
-			return fmt.Sprintf("An image named “%s” is being made in this folder right now.", name), nil
-		}
-	}
-	return "", nil
-}
-
 // copyBatch is the batch a copy joins: the one the form names, when it
 // exists and the viewer started it (or is an admin): a retry from its
 // result page; otherwise a new one.
@@ -502,18 +380,6 @@ type copyStart struct {
 	op store.Operation
 	// refused is the cloud's refusal, when it refused the call at once.
 	refused error
-}
-
-// startCopy starts one intent of batch and audits the start; kind and
-// target name the source in the audit log, detail says where to. Only an
-// error of the dashboard itself (the intent could not be written) is
-// returned; the cloud's refusal is in the result.
-func (h *Handlers) startCopy(c echo.Context, batch string, in tracker.Intent, kind, target, detail string) (copyStart, error) {
-	op, err := h.tracker.Start(c.Request().Context(), who(c), batch, in)
-	if op.ID == 0 && err != nil {
-		return copyStart{}, fmt.Errorf("copy: %w", err)
-	}
-	return h.copyStarted(c, in, op, err, kind, target, detail), nil
 }
 
 // copyStarted audits one started copy and says how it stands: err is what
@@ -582,16 +448,6 @@ func copyCloudErrors(err error, fe FieldErrors, folder, name string) {
 		return
 	}
 	fe["form"] = cloudMessage(err)
-}
-
-// copyMergeLabels is base with add on top, as a new map.
-func copyMergeLabels(base, add map[string]string) map[string]string {
-	out := maps.Clone(base)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, add)
-	return out
 }
 
 // copyQuery is a query string of pairs, for prefilled links.

@@ -28,7 +28,7 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 		return badRequest("Bad batch id.")
 	}
 	if h.ops == nil {
-		return errCopyNoTracker
+		return errCopyNoTracker()
 	}
 	ctx := c.Request().Context()
 	ops, err := h.ops.Operations(ctx, store.OperationQuery{Batch: batch, Limit: store.MaxOperationLimit, WithRequest: true})

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/planner"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
@@ -32,7 +33,7 @@ func (h *Handlers) BulkCopyForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Name = defaultNameTemplate
+	p.Name = planner.DefaultTemplate
 	for i := range p.Rows {
 		p.Rows[i].Selected = true
 	}
@@ -48,9 +49,14 @@ func (h *Handlers) BulkCopyForm(c echo.Context) error {
 // BulkCopy copies the chosen Compute images into one folder (POST
 // /images/bulk-copy: service, id (the images to copy; row lists every
 // image of the form, ticked or not), folder, name (a template),
-// label_key/label_value (labels added to each image's own)). Every name is
-// checked, against the folder and against the others, before anything is
-// sent; then one intent per image, in one batch, and the batch's result page.
+// label_key/label_value (labels added to each image's own), preview,
+// confirm). The copy is planned (planner): every name is checked, exactly,
+// against the folder and against the others, and every ticked image must
+// still exist; a plan with any problem is refused whole (422, each row's
+// problems on its row), and nothing is written. Asked with preview=1, the
+// plan is shown to be confirmed (confirm=1, planned again). An accepted
+// plan is submitted whole with one StartBatch, and the answer is the
+// batch's result page.
 func (h *Handlers) BulkCopy(c echo.Context) error {
 	form, err := c.FormParams()
 	if err != nil {
@@ -72,8 +78,9 @@ func (h *Handlers) BulkCopy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.tracker == nil {
-		return errCopyNoTracker
+	pl, err := h.copyPlanner()
+	if err != nil {
+		return err
 	}
 	if err := h.requireCloud(c); err != nil {
 		return err
@@ -85,6 +92,7 @@ func (h *Handlers) BulkCopy(c echo.Context) error {
 	case 1:
 	default:
 		fe["folder"] = "Pick one folder: a bulk copy goes into one folder."
+		folders = nil
 	}
 	for i := range p.Targets {
 		p.Targets[i].Checked = slices.Contains(folders, p.Targets[i].ID)
@@ -93,113 +101,79 @@ func (h *Handlers) BulkCopy(c echo.Context) error {
 	added, rows := parseLabelRows(form, fe)
 	p.Labels = rows
 
-	var chosen []int // indexes into p.Rows
-	for i, r := range p.Rows {
+	// A ticked image the cache no longer holds (or the person may no longer
+	// see) is planned too, so that its row says it is gone and the copy is
+	// refused whole, rather than the rest copied without it.
+	for _, id := range slices.Clone(p.Missing) {
+		if slices.Contains(form["id"], id) {
+			p.Missing = slices.DeleteFunc(p.Missing, func(m string) bool { return m == id })
+			p.Rows = append(p.Rows, views.BulkCopyRow{Image: views.ImageRow{ID: id}, Selected: true})
+		}
+	}
+	var chosen []string
+	for _, r := range p.Rows {
 		if r.Selected {
-			chosen = append(chosen, i)
+			chosen = append(chosen, r.Image.ID)
 		}
 	}
 	if len(chosen) == 0 {
 		fe["id"] = "Tick at least one image to copy."
 	}
-	tmpl, terr := parseNameTemplate(p.Name)
-	if terr != nil {
-		fe["name"] = nameTemplateMessage(terr)
+	plan, err := pl.Plan(c.Request().Context(), viewer(c).Policy, planner.Request{Kind: planner.ComputeToCompute,
+		Sources: chosen, Folders: cf.planFolders(folders), Name: p.Name, AddLabels: added})
+	if err != nil {
+		return err
 	}
-	folder := ""
-	if len(folders) == 1 {
-		folder = folders[0]
+	for _, pr := range plan.Problems {
+		field := pr.Field
+		if field == planner.FieldSource {
+			field = "id"
+		}
+		if _, ok := fe[field]; !ok {
+			fe[field] = pr.Message
+		}
 	}
-	imgs := map[string]cloud.Image{}
-	if terr == nil && folder != "" {
-		ctx := c.Request().Context()
-		seenNames := map[string]string{} // new name → the source that takes it
-		bad := 0
-		for _, i := range chosen {
-			r := &p.Rows[i]
-			img, err := h.store.Image(ctx, cloud.Compute, r.Image.ID)
-			if err != nil {
-				return err
-			}
-			imgs[img.ID] = img
-			r.NewName = tmpl.Expand(newNameVars(img.Name, img.Family, cf.name(folder), h.now()))
-			switch {
-			case img.Status != "READY":
-				r.Error = fmt.Sprintf("This image is %s: the cloud copies only READY images.", views.StatusTitle(img.Status))
-			case len(rules.Name("name", r.NewName, true)) > 0:
-				r.Error = copyNameRuleMessage(r.NewName, rules.Name("name", r.NewName, true)[0])
-			case seenNames[r.NewName] != "":
-				r.Error = fmt.Sprintf("“%s” is also the new name of %s: the template must give each image its own name (add {name}).",
-					r.NewName, seenNames[r.NewName])
-			default:
-				taken, err := h.copyNameTaken(ctx, cloud.Compute, folder, r.NewName)
-				if err != nil {
-					return err
-				}
-				r.Error = taken
-			}
-			if _, ok := seenNames[r.NewName]; !ok {
-				seenNames[r.NewName] = dashName(img)
-			}
-			if vs := rules.Labels("labels", copyMergeLabels(img.Labels, added)); len(vs) > 0 && r.Error == "" {
-				r.Error = "With the added labels: " + vs[0].Message + "."
-			}
-			if r.Error != "" {
-				bad++
-			}
-		}
-		if bad > 0 {
-			fe["name"] = fmt.Sprintf("%d of the %d copies will not do: see the list above.", bad, len(chosen))
-		}
+	for _, r := range plan.Rows {
+		i := slices.IndexFunc(p.Rows, func(b views.BulkCopyRow) bool { return b.Image.ID == r.SourceID })
+		p.Rows[i].NewName, p.Rows[i].Error = r.Name, rowMessage(r, "")
+	}
+	if bad := plan.BadRows(); bad > 0 && fe["name"] == "" {
+		fe["name"] = fmt.Sprintf("%d of the %d copies will not do: see the list above.", bad, len(chosen))
 	}
 	if len(fe) > 0 {
 		h.audit(c, store.AuditEntry{Action: tracker.ActionCopy, TargetKind: "image", TargetID: fmt.Sprintf("%d images", len(chosen)),
 			Outcome: store.OutcomeFailure, Detail: auditClip(invalidInput(views.FieldErrors(fe)))})
-		p.Errors = views.FieldErrors(fe)
-		if IsHTMX(c.Request()) {
-			NoPush(c.Response().Header())
-		}
-		return Render(c, http.StatusUnprocessableEntity, views.BulkCopyFull(p), views.BulkCopyFull(p))
+		return h.renderBulkCopy(c, http.StatusUnprocessableEntity, p, fe)
+	}
+	if wantsPreview(form) && len(plan.Rows) > 1 {
+		p.Plan = copyPlanView(plan)
+		return h.renderBulkCopy(c, http.StatusOK, p, fe)
 	}
 
-	// The whole batch is written down before anything is sent
+	// The whole plan is written down before anything is sent
 	// (tracker.StartBatch): a crash in between resumes all of it.
 	batch := cloud.NewIdempotencyKey()
-	ins := make([]tracker.Intent, len(chosen))
-	for k, i := range chosen {
-		r := p.Rows[i]
-		img := imgs[r.Image.ID]
-		ins[k] = tracker.Copy(img, cloud.CreateImageSpec{FolderID: folder, Name: r.NewName, Description: img.Description,
-			Labels: copyMergeLabels(img.Labels, added), Family: img.Family})
-	}
-	ops, errs, err := h.tracker.StartBatch(c.Request().Context(), who(c), batch, ins)
+	_, err = h.submitPlan(c, batch, plan, "image")
 	if msg, ok := overLimit(err); ok {
 		// Nothing was written: the form again, as the person left it.
 		h.audit(c, store.AuditEntry{Action: tracker.ActionCopy, TargetKind: "image", TargetID: fmt.Sprintf("%d images", len(chosen)),
 			Outcome: store.OutcomeDenied, Detail: auditClip(err.Error())})
-		p.Errors = views.FieldErrors{"form": msg}
 		c.Response().Header().Set("Retry-After", limitRetryAfter)
-		if IsHTMX(c.Request()) {
-			NoPush(c.Response().Header())
-		}
-		return Render(c, http.StatusTooManyRequests, views.BulkCopyFull(p), views.BulkCopyFull(p))
+		return h.renderBulkCopy(c, http.StatusTooManyRequests, p, FieldErrors{"form": msg})
 	}
 	if err != nil {
 		return fmt.Errorf("bulk copy: %w", err)
 	}
-	for k, i := range chosen {
-		r := p.Rows[i]
-		h.copyStarted(c, ins[k], ops[k], errs[k], "image", r.Image.ID, "into "+cf.name(folder)+" as "+r.NewName)
-	}
 	return Redirect(c, views.CopyBatchURL(batch))
 }
 
-// dashName is an image's name, or its id when it has none.
-func dashName(img cloud.Image) string {
-	if img.Name != "" {
-		return img.Name
+// renderBulkCopy renders the bulk copy form with its messages.
+func (h *Handlers) renderBulkCopy(c echo.Context, status int, p views.BulkCopyPage, fe FieldErrors) error {
+	p.Errors = views.FieldErrors(fe)
+	if IsHTMX(c.Request()) {
+		NoPush(c.Response().Header())
 	}
-	return img.ID
+	return Render(c, status, views.BulkCopyFull(p), views.BulkCopyFull(p))
 }
 
 // bulkCopyPage reads the images of a bulk copy: service must be compute,

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/planner"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
@@ -44,8 +45,9 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.tracker == nil {
-		return errCopyNoTracker
+	pl, err := h.copyPlanner()
+	if err != nil {
+		return err
 	}
 	if err := h.requireCloud(c); err != nil {
 		return err
@@ -79,18 +81,26 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 	} else if msg != "" {
 		fe["desktop_id"], hiddenIn = msg, in
 	}
-	if vs := rules.Name("name", p.Name, true); len(vs) > 0 {
-		fe["name"] = copyNameRuleMessage(p.Name, vs[0])
-	} else if folder != "" {
-		taken, err := h.copyNameTaken(c.Request().Context(), cloud.Desktop, folder, p.Name)
-		if err != nil {
-			return err
+	var in []planner.Folder
+	if folder != "" {
+		in = cf.planFolders([]string{folder})
+	}
+	plan, err := pl.Plan(c.Request().Context(), viewer(c).Policy, planner.Request{Kind: planner.DesktopToDesktop,
+		Desktop: p.DesktopID, Folders: in, Name: p.Name, Plain: true, Description: &p.Description, Labels: labels})
+	if err != nil {
+		return err
+	}
+	for _, pr := range plan.Problems {
+		if pr.Field == planner.FieldSource {
+			pr.Field = "desktop_id"
 		}
-		if taken != "" {
-			fe["name"] = taken
+		if _, ok := fe[pr.Field]; !ok {
+			fe[pr.Field] = pr.Message
 		}
 	}
-	fe.add(rules.Description("description", p.Description)...)
+	named := plan
+	named.Problems = nil // said above, next to this form's fields
+	copyPlanErrors(named, fe)
 	if len(fe) > 0 {
 		entry := store.AuditEntry{Action: tracker.ActionCopyFromDesktop, TargetKind: "desktop", TargetID: auditClip(p.DesktopID),
 			Outcome: store.OutcomeFailure, Detail: auditClip(invalidInput(views.FieldErrors(fe)))}
@@ -104,24 +114,34 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 		return h.renderFromDesktop(c, p, fe)
 	}
 	batch := h.copyBatch(c, p.Batch)
-	st, err := h.startCopy(c, batch, tracker.CopyFromDesktop(p.DesktopID, folder, p.Name, p.Description, labels),
-		"desktop", p.DesktopID, "into "+cf.name(folder)+" as "+p.Name)
+	starts, err := h.submitPlan(c, batch, plan, "desktop")
+	if msg, ok := overLimit(err); ok {
+		h.audit(c, store.AuditEntry{Action: tracker.ActionCopyFromDesktop, TargetKind: "desktop", TargetID: auditClip(p.DesktopID),
+			Outcome: store.OutcomeDenied, Detail: auditClip(err.Error())})
+		c.Response().Header().Set("Retry-After", limitRetryAfter)
+		fe["form"] = msg
+		return h.renderFromDesktopStatus(c, http.StatusTooManyRequests, p, fe)
+	}
 	if err != nil {
 		return err
 	}
-	if st.refused != nil {
-		copyCloudErrors(st.refused, fe, cf.name(folder), p.Name)
+	if starts[0].refused != nil {
+		copyCloudErrors(starts[0].refused, fe, cf.name(folder), p.Name)
 		return h.renderFromDesktop(c, p, fe)
 	}
 	return Redirect(c, views.CopyBatchURL(batch))
 }
 
 func (h *Handlers) renderFromDesktop(c echo.Context, p views.FromDesktopPage, fe FieldErrors) error {
+	return h.renderFromDesktopStatus(c, http.StatusUnprocessableEntity, p, fe)
+}
+
+func (h *Handlers) renderFromDesktopStatus(c echo.Context, status int, p views.FromDesktopPage, fe FieldErrors) error {
 	p.Errors = views.FieldErrors(fe)
 	if IsHTMX(c.Request()) {
 		NoPush(c.Response().Header())
 	}
-	return Render(c, http.StatusUnprocessableEntity, views.FromDesktopFull(p), views.FromDesktopFull(p))
+	return Render(c, status, views.FromDesktopFull(p), views.FromDesktopFull(p))
 }
 
 // fromDesktopPage is the form's page with folder ticked (or the only

@@ -44,6 +44,21 @@ type CopyPreview struct {
 	Error  string
 }
 
+// CopyPlanRow is one image an accepted copy plan will make.
+type CopyPlanRow struct {
+	Source  string // the source's name (its id when it has none)
+	Folder  string // the target folder's name
+	Name    string // the new image's name
+	Service cloud.Service
+}
+
+// CopyPlan is the preview of an accepted plan of several copies, shown
+// before it is confirmed: what will be made, under which names, where.
+type CopyPlan struct {
+	Rows    []CopyPlanRow
+	Confirm string // the confirm button's label ("Copy 3 images")
+}
+
 // CopyPage is the copy form of one Compute image: into one or several
 // folders, as a Compute or a Desktop image.
 type CopyPage struct {
@@ -70,6 +85,8 @@ type CopyPage struct {
 	Batch    string
 	Errors   FieldErrors
 	Previews []CopyPreview
+	// Plan, when set, is the preview to confirm.
+	Plan *CopyPlan
 }
 
 // Layout is the layout data of the page.
@@ -97,6 +114,8 @@ type BulkCopyPage struct {
 	Name    string       // the name template
 	Labels  []LabelRow   // labels added to each copy's own
 	Errors  FieldErrors
+	// Plan, when set, is the preview to confirm.
+	Plan *CopyPlan
 }
 
 // Layout is the layout data of the page.

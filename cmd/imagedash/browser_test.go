@@ -400,6 +400,8 @@ func TestBrowserWritePath(t *testing.T) {
 		{"three rows in it", until(`document.querySelectorAll("[data-testid=bulk-row] input[name=id]:checked").length === 3`)},
 		{"into team-alpha", chromedp.Click(chromedp.CSS(`[data-testid="target"][value="` + alpha + `"]`))},
 		{"copy", chromedp.Click(chromedp.CSS(`[data-testid="copy-submit"]`))},
+		{"the plan to confirm", until(`document.querySelectorAll("[data-testid=plan-row]").length === 3`)},
+		{"confirm", chromedp.Click(chromedp.CSS(`[data-testid="copy-confirm"]`))},
 		{"the batch", chromedp.WaitVisible(chromedp.CSS(`[data-testid="copy-batch"]`))},
 		{"three started", until(`document.querySelectorAll("[data-testid=copy-result]").length === 3`)},
 	})

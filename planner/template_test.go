@@ -1,4 +1,4 @@
-package handlers
+package planner
 
 import (
 	"errors"
@@ -30,38 +30,38 @@ func TestNameTemplate(t *testing.T) {
 		{give: "{}", wantErr: "{} names no placeholder"},
 		{give: "{owner}-copy", wantErr: "unknown placeholder {owner}"},
 		{give: "{NAME}", wantErr: "unknown placeholder {NAME}"},
-		{give: strings.Repeat("a", maxNameTemplate+1), wantErr: "at most 200 characters"},
+		{give: strings.Repeat("a", MaxTemplate+1), wantErr: "at most 200 characters"},
 	}
 	for _, tt := range tests {
-		tmpl, err := parseNameTemplate(tt.give)
+		tmpl, err := ParseTemplate(tt.give)
 		if tt.wantErr != "" {
-			if err == nil || !errors.Is(err, errNameTemplate) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("parseNameTemplate(%q) error = %v, want %q", tt.give, err, tt.wantErr)
+			if err == nil || !errors.Is(err, ErrTemplate) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseTemplate(%q) error = %v, want %q", tt.give, err, tt.wantErr)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("parseNameTemplate(%q) error = %v", tt.give, err)
+			t.Errorf("ParseTemplate(%q) error = %v", tt.give, err)
 			continue
 		}
 		if got := tmpl.Expand(vars); got != tt.want {
-			t.Errorf("parseNameTemplate(%q).Expand = %q, want %q", tt.give, got, tt.want)
+			t.Errorf("ParseTemplate(%q).Expand = %q, want %q", tt.give, got, tt.want)
 		}
 		if got := tmpl.String(); got != tt.give {
-			t.Errorf("parseNameTemplate(%q).String() = %q", tt.give, got)
+			t.Errorf("ParseTemplate(%q).String() = %q", tt.give, got)
 		}
 	}
 }
 
 func TestNameTemplateMessage(t *testing.T) {
-	_, err := parseNameTemplate("{nope}")
-	got := nameTemplateMessage(err)
+	_, err := ParseTemplate("{nope}")
+	got := TemplateMessage(err)
 	if want := "The name template is wrong: unknown placeholder {nope}; use {name}, {family}, {folder} or {date}."; got != want {
 		t.Errorf("message = %q, want %q", got, want)
 	}
 }
 
-// FuzzNameTemplate: any input parses or fails with errNameTemplate, never
+// FuzzNameTemplate: any input parses or fails with ErrTemplate, never
 // panics; a parsed template prints back as given, reparses to the same
 // template, and expands without a brace left over.
 func FuzzNameTemplate(f *testing.F) {
@@ -70,12 +70,12 @@ func FuzzNameTemplate(f *testing.F) {
 	}
 	vars := newNameVars("src", "fam", "dst", time.Unix(0, 0))
 	f.Fuzz(func(t *testing.T, s string) {
-		tmpl, err := parseNameTemplate(s)
+		tmpl, err := ParseTemplate(s)
 		if err != nil {
-			if !errors.Is(err, errNameTemplate) {
-				t.Fatalf("parseNameTemplate(%q) error %v is not errNameTemplate", s, err)
+			if !errors.Is(err, ErrTemplate) {
+				t.Fatalf("ParseTemplate(%q) error %v is not ErrTemplate", s, err)
 			}
-			if msg := nameTemplateMessage(err); !utf8.ValidString(msg) && utf8.ValidString(s) {
+			if msg := TemplateMessage(err); !utf8.ValidString(msg) && utf8.ValidString(s) {
 				t.Fatalf("message %q is not valid UTF-8", msg)
 			}
 			return
@@ -83,7 +83,7 @@ func FuzzNameTemplate(f *testing.F) {
 		if got := tmpl.String(); got != s {
 			t.Fatalf("String() = %q, want %q", got, s)
 		}
-		again, err := parseNameTemplate(tmpl.String())
+		again, err := ParseTemplate(tmpl.String())
 		if err != nil || again.String() != s {
 			t.Fatalf("reparse of %q = %q, %v", s, again.String(), err)
 		}

@@ -1,4 +1,4 @@
-package handlers
+package planner
 
 import (
 	"errors"
@@ -7,25 +7,25 @@ import (
 	"time"
 )
 
-// defaultNameTemplate names a copy after its source.
-const defaultNameTemplate = "{name}-copy"
+// DefaultTemplate names a copy after its source: the forms start with it.
+const DefaultTemplate = "{name}-copy"
 
-// maxNameTemplate bounds a template's length: an expanded name has at most
+// MaxTemplate bounds a template's length: an expanded name has at most
 // 63 characters, and the placeholders are short, so anything longer is a
 // mistake (or an attack on the parser).
-const maxNameTemplate = 200
+const MaxTemplate = 200
 
 // The placeholders a name template may hold.
 var namePlaceholders = []string{"name", "family", "folder", "date"}
 
-// errNameTemplate is the kind of every parse error; the message says what is
+// ErrTemplate is the kind of every parse error; the message says what is
 // wrong, for the person who typed it.
-var errNameTemplate = errors.New("bad name template")
+var ErrTemplate = errors.New("bad name template")
 
-// nameTemplate is a parsed name template such as "{name}-copy": literal
+// Template is a parsed name template such as "{name}-copy": literal
 // text and placeholders in {braces}. There is no escape: image names hold
 // no braces.
-type nameTemplate struct {
+type Template struct {
 	parts []namePart
 }
 
@@ -49,16 +49,16 @@ func newNameVars(name, family, folder string, t time.Time) nameVars {
 	return nameVars{Name: name, Family: family, Folder: folder, Date: t.UTC().Format("20060102")}
 }
 
-// parseNameTemplate parses s. A brace left open, a closing brace without an
+// ParseTemplate parses s. A brace left open, a closing brace without an
 // opening one, an unknown or empty placeholder, and a blank or overlong
-// template are errors (wrapping errNameTemplate) with a message for people.
-func parseNameTemplate(s string) (nameTemplate, error) {
-	var t nameTemplate
+// template are errors (wrapping ErrTemplate) with a message for people.
+func ParseTemplate(s string) (Template, error) {
+	var t Template
 	if strings.TrimSpace(s) == "" {
-		return t, fmt.Errorf("%w: give a name or a template such as %s", errNameTemplate, defaultNameTemplate)
+		return t, fmt.Errorf("%w: give a name or a template such as %s", ErrTemplate, DefaultTemplate)
 	}
-	if len(s) > maxNameTemplate {
-		return t, fmt.Errorf("%w: at most %d characters, got %d", errNameTemplate, maxNameTemplate, len(s))
+	if len(s) > MaxTemplate {
+		return t, fmt.Errorf("%w: at most %d characters, got %d", ErrTemplate, MaxTemplate, len(s))
 	}
 	rest := s
 	for rest != "" {
@@ -68,7 +68,7 @@ func parseNameTemplate(s string) (nameTemplate, error) {
 			break
 		}
 		if rest[open] == '}' {
-			return nameTemplate{}, fmt.Errorf("%w: a } without its {", errNameTemplate)
+			return Template{}, fmt.Errorf("%w: a } without its {", ErrTemplate)
 		}
 		if open > 0 {
 			t.parts = append(t.parts, namePart{lit: rest[:open]})
@@ -76,14 +76,14 @@ func parseNameTemplate(s string) (nameTemplate, error) {
 		rest = rest[open+1:]
 		end := strings.IndexAny(rest, "{}")
 		if end < 0 || rest[end] == '{' {
-			return nameTemplate{}, fmt.Errorf("%w: a { is not closed", errNameTemplate)
+			return Template{}, fmt.Errorf("%w: a { is not closed", ErrTemplate)
 		}
 		ph := rest[:end]
 		switch {
 		case ph == "":
-			return nameTemplate{}, fmt.Errorf("%w: {} names no placeholder; use %s", errNameTemplate, namePlaceholderList())
+			return Template{}, fmt.Errorf("%w: {} names no placeholder; use %s", ErrTemplate, namePlaceholderList())
 		case !isNamePlaceholder(ph):
-			return nameTemplate{}, fmt.Errorf("%w: unknown placeholder {%s}; use %s", errNameTemplate, templateClip(ph, 20), namePlaceholderList())
+			return Template{}, fmt.Errorf("%w: unknown placeholder {%s}; use %s", ErrTemplate, templateClip(ph, 20), namePlaceholderList())
 		}
 		t.parts = append(t.parts, namePart{ph: ph})
 		rest = rest[end+1:]
@@ -114,7 +114,7 @@ func templateClip(s string, n int) string {
 
 // Expand fills the placeholders in with v. Values are lower-cased, as image
 // names are; the result is checked by the caller with rules.Name.
-func (t nameTemplate) Expand(v nameVars) string {
+func (t Template) Expand(v nameVars) string {
 	var b strings.Builder
 	for _, p := range t.parts {
 		switch p.ph {
@@ -134,7 +134,7 @@ func (t nameTemplate) Expand(v nameVars) string {
 }
 
 // String is the template as written.
-func (t nameTemplate) String() string {
+func (t Template) String() string {
 	var b strings.Builder
 	for _, p := range t.parts {
 		if p.ph != "" {
@@ -147,7 +147,7 @@ func (t nameTemplate) String() string {
 }
 
 // Uses tells whether the template holds placeholder ph.
-func (t nameTemplate) Uses(ph string) bool {
+func (t Template) Uses(ph string) bool {
 	for _, p := range t.parts {
 		if p.ph == ph {
 			return true
