@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/planner"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
@@ -23,9 +24,9 @@ import (
 const copyGiB = int64(1) << 30
 
 // errCopyNoTracker is the answer to a change when this server cannot make
-// one (a new error each time: no package-level echo.HTTPError).
+// one (a new error each time: no package-level error values).
 func errCopyNoTracker() error {
-	return echo.NewHTTPError(http.StatusServiceUnavailable,
+	return fault.New(fault.Unavailable,
 		"Changes are off: this server has no connection to the cloud to make them. Try again later.")
 }
 
@@ -199,7 +200,7 @@ func (h *Handlers) copySource(c echo.Context) (cloud.Image, error) {
 		return cloud.Image{}, badRequest("Bad image id: %s.", vs[0].Error())
 	}
 	if svc != cloud.Compute {
-		return cloud.Image{}, echo.NewHTTPError(http.StatusNotFound,
+		return cloud.Image{}, fault.New(fault.NotFound,
 			"Only Compute images can be copied here. To make a Desktop image from a desktop, see "+views.FromDesktopURL+".")
 	}
 	img, err := h.store.Image(c.Request().Context(), svc, id)

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/views"
@@ -35,7 +36,7 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	notFound := echo.NewHTTPError(http.StatusNotFound, "No copies were started together under this id.")
+	notFound := fault.New(fault.NotFound, "No copies were started together under this id.")
 	if len(ops) == 0 {
 		return notFound
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/planner"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
@@ -200,8 +201,8 @@ func (h *Handlers) bulkCopyPage(c echo.Context, service string, ids, selected []
 	case len(uniq) == 0:
 		return views.BulkCopyPage{}, badRequest("Pick the images to copy: tick their rows in the image list.")
 	case len(uniq) > bulkCopyMax:
-		return views.BulkCopyPage{}, echo.NewHTTPError(http.StatusUnprocessableEntity,
-			fmt.Sprintf("At most %d images can be copied at once; %d were picked.", bulkCopyMax, len(uniq)))
+		return views.BulkCopyPage{}, fault.Errorf(fault.Invalid,
+			"At most %d images can be copied at once; %d were picked.", bulkCopyMax, len(uniq))
 	}
 	p := views.BulkCopyPage{Nav: h.copyNav(c, cf, svc), Service: svc}
 	ctx := c.Request().Context()

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/planner"
 	"github.com/imagedash/imagedash/rules"
 	"github.com/imagedash/imagedash/store"
@@ -177,7 +178,7 @@ func (h *Handlers) desktopSource(c echo.Context, id string) (msg, hiddenIn strin
 		if pol.Admin() { // sees every folder: nothing to check
 			return "", "", nil
 		}
-		return "", "", echo.NewHTTPError(http.StatusServiceUnavailable,
+		return "", "", fault.New(fault.Unavailable,
 			"Images of desktops are off: this server cannot ask the cloud whose a desktop is. Try again later.")
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), h.cloudTimeout)
@@ -188,7 +189,7 @@ func (h *Handlers) desktopSource(c echo.Context, id string) (msg, hiddenIn strin
 		return noDesktopMessage, "", nil
 	case err != nil:
 		h.log.WarnContext(ctx, "get desktop", "desktop", id, "err", err)
-		return "", "", echo.NewHTTPError(http.StatusServiceUnavailable, cloudMessage(err))
+		return "", "", fault.New(fault.Unavailable, cloudMessage(err)).Wrap(err)
 	}
 	if !pol.CanView(d.FolderID) {
 		return noDesktopMessage, d.FolderID, nil

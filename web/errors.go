@@ -72,10 +72,6 @@ func errorHandler(log *slog.Logger) func(error, echo.Context) {
 //     carry only a status: the kind of that status, with its message;
 //   - anything else by fault.From: the store's, the cloud's and auth's
 //     errors by kind, the rest Internal.
-//
-// An *echo.HTTPError with words of its own (not the status text Echo puts
-// in its own) is a handler's answer not yet written as a *fault.Error: its
-// words are kept, under its status's kind.
 func answer(err error) *fault.Error {
 	if fe, ok := errors.AsType[*fault.Error](err); ok {
 		return fe
@@ -84,11 +80,7 @@ func answer(err error) *fault.Error {
 		return fault.New(fault.SlowRequest, "").Wrap(err)
 	}
 	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-		fe := fault.New(fault.ForStatus(he.Code), "").Wrap(err)
-		if m, ok := he.Message.(string); ok && m != http.StatusText(he.Code) {
-			fe.Message = m
-		}
-		return fe
+		return fault.New(fault.ForStatus(he.Code), "").Wrap(err)
 	}
 	return fault.From(err)
 }
