@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -52,10 +53,23 @@ var _ Auditor = (*store.Store)(nil)
 // outcome. The viewer and client IP are filled in here. A failure to write
 // the log is logged, not returned: the action itself has already happened
 // (or been refused), and the person's answer should say so.
+//
+// A flood is counted, not written (store.AuditEntry.AggAfter): past
+// auditFloodAfter entries of one person, action and outcome in an hour,
+// the next ones add to the count of the last. Without it any signed-in
+// person, a viewer included, could append a row a request by the thousand
+// (a foreign folder filter, ending their other sessions again and again).
 func (h *Handlers) audit(c echo.Context, e store.AuditEntry) {
 	if h.auditor == nil {
 		return
 	}
+	e = h.auditEntry(c, e)
+	h.appendAudit(context.WithoutCancel(c.Request().Context()), e)
+}
+
+// auditEntry is e with the viewer, the client's address and its
+// aggregation key filled in.
+func (h *Handlers) auditEntry(c echo.Context, e store.AuditEntry) store.AuditEntry {
 	v := viewer(c)
 	if e.UserID == 0 && v.User.ID != 0 {
 		e.UserID, e.Username = v.User.ID, v.User.Username
@@ -63,10 +77,67 @@ func (h *Handlers) audit(c echo.Context, e store.AuditEntry) {
 	if e.IP == "" {
 		e.IP = c.RealIP()
 	}
-	ctx := context.WithoutCancel(c.Request().Context())
+	if e.AggKey == "" {
+		// One person's (or, signed out, one address's) entries of one
+		// action and outcome: the first auditFloodAfter of an hour each
+		// have their row, the rest are counted on the last.
+		who := "ip:" + auth.AddressKey(e.IP)
+		if e.UserID != 0 {
+			who = "user:" + strconv.FormatInt(e.UserID, 10)
+		}
+		e.AggKey = "each " + who + " " + e.Action + " " + string(e.Outcome)
+		e.AggAfter = auditFloodAfter
+	}
+	return e
+}
+
+// auditFloodAfter is how many entries of one person, action and outcome an
+// hour each get their own row: far more than a person clicks, far fewer
+// than a script sends.
+const auditFloodAfter = 20
+
+func (h *Handlers) appendAudit(ctx context.Context, e store.AuditEntry) {
 	if _, err := h.auditor.AppendAudit(ctx, e); err != nil {
 		h.log.ErrorContext(ctx, "audit log append failed", "err", err, "action", e.Action, "target", e.TargetID)
 	}
+}
+
+// auditLater is audit written after the answer has gone out (Later): for a
+// refusal answered exactly as a miss (hide), which must not take longer
+// than the miss's answer, which writes nothing.
+func (h *Handlers) auditLater(c echo.Context, e store.AuditEntry) {
+	if h.auditor == nil {
+		return
+	}
+	e = h.auditEntry(c, e)
+	ctx := context.WithoutCancel(c.Request().Context())
+	Later(c, func() { h.appendAudit(ctx, e) })
+}
+
+// laterKey is where the work left for after a request's answer waits.
+const laterKey = "imagedash.later"
+
+// Deferred prepares c for work left for after its answer (Later) and
+// returns what runs it: the server's outermost middleware calls it once the
+// answer, whole (Render says its length), has been flushed to the client.
+func Deferred(c echo.Context) (run func()) {
+	var work []func()
+	c.Set(laterKey, &work)
+	return func() {
+		for _, f := range work {
+			f()
+		}
+	}
+}
+
+// Later leaves f for after c's answer; without Deferred (a handler called
+// on its own) it runs now.
+func Later(c echo.Context, f func()) {
+	if work, ok := c.Get(laterKey).(*[]func()); ok {
+		*work = append(*work, f)
+		return
+	}
+	f()
 }
 
 // deny records a refused action in the audit log and returns the 403 the
@@ -88,7 +159,7 @@ const noFolder = "-"
 // target that does not exist, so that a refusal tells nothing about what
 // other teams' folders hold.
 func (h *Handlers) hide(c echo.Context, action, kind, target, folder string, notFound error) error {
-	h.audit(c, store.AuditEntry{Action: action, TargetKind: kind, TargetID: auditClip(target), Outcome: store.OutcomeDenied,
+	h.auditLater(c, store.AuditEntry{Action: action, TargetKind: kind, TargetID: auditClip(target), Outcome: store.OutcomeDenied,
 		Detail: auditClip("in folder " + folder + ", which belongs to no team of theirs and is not shared; answered as not found")})
 	return notFound
 }

@@ -37,6 +37,11 @@ type AuditEntry struct {
 	// counts on that entry (Count, LastAt) instead of adding one. For
 	// refusals repeated by the thousand (a locked-out address).
 	AggKey string
+	// AggAfter, with AggKey, lets the key's first AggAfter entries of a
+	// window be written one by one; only the ones after them are counted
+	// on the newest (0: every one after the first). Ordinary use keeps
+	// every entry; a flood costs at most AggAfter+1 rows a window.
+	AggAfter int
 	// Count is how many times the entry happened, from At to LastAt (1
 	// and At for an ordinary entry).
 	Count  int64
@@ -71,6 +76,16 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 	e.At = fromMS(ms(e.At))
 	e.Count, e.LastAt = 1, e.At
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if e.AggKey != "" && e.AggAfter > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE agg_key = ? AND at > ? LIMIT ?)`,
+				e.AggKey, ms(e.At.Add(-AuditAggregateWindow)), e.AggAfter).Scan(&n); err != nil {
+				return err
+			}
+			if n < e.AggAfter {
+				return insertAudit(ctx, tx, &e)
+			}
+		}
 		if e.AggKey != "" {
 			// The aggregate of this key begun within the window, if any,
 			// counts one more (the triggers allow nothing else).
@@ -88,16 +103,20 @@ RETURNING id, at, user_id, username, ip, target_kind, target_id, operation_id, d
 				return err
 			}
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO audit_log
-	(at, user_id, username, ip, action, target_kind, target_id, operation_id, outcome, detail, agg_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			ms(e.At), nullUser(e.UserID), e.Username, e.IP, e.Action, e.TargetKind, e.TargetID,
-			e.OperationID, string(e.Outcome), e.Detail, sql.NullString{String: e.AggKey, Valid: e.AggKey != ""}).Scan(&e.ID)
+		return insertAudit(ctx, tx, &e)
 	})
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("store: append audit %s: %w", e.Action, err)
 	}
 	return e, nil
+}
+
+func insertAudit(ctx context.Context, tx *sql.Tx, e *AuditEntry) error {
+	return tx.QueryRowContext(ctx, `INSERT INTO audit_log
+	(at, user_id, username, ip, action, target_kind, target_id, operation_id, outcome, detail, agg_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		ms(e.At), nullUser(e.UserID), e.Username, e.IP, e.Action, e.TargetKind, e.TargetID,
+		e.OperationID, string(e.Outcome), e.Detail, sql.NullString{String: e.AggKey, Valid: e.AggKey != ""}).Scan(&e.ID)
 }
 
 // MinAuditRetention is the shortest audit retention: the log refuses to

@@ -128,3 +128,35 @@ func TestAuditPrune(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 }
+
+// TestAuditAggregateAfter: with AggAfter, a key's first entries of a
+// window keep their own rows; only those after them are counted on the
+// newest, and a new window starts over.
+func TestAuditAggregateAfter(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 30 {
+		if _, err := s.AppendAudit(ctx, AuditEntry{At: t0.Add(time.Duration(i) * time.Second), UserID: 0, Username: "eve",
+			Action: "image.list", TargetID: "f" + string(rune('a'+i%26)), Outcome: OutcomeDenied,
+			AggKey: "each user:9 image.list denied", AggAfter: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An hour on: a new window, its own first rows.
+	if _, err := s.AppendAudit(ctx, AuditEntry{At: t0.Add(2 * time.Hour), Username: "eve", Action: "image.list",
+		Outcome: OutcomeDenied, AggKey: "each user:9 image.list denied", AggAfter: 5}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.AuditLog(ctx, AuditQuery{Action: "image.list", Limit: MaxAuditLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, e := range es {
+		sum += e.Count
+	}
+	if len(es) != 6 || sum != 31 || es[0].Count != 1 || es[1].Count != 26 {
+		t.Errorf("%d rows counting %d (newest counts %d, %d), want 6 rows counting 31: 5 of the first window, the last counting 26, and 1 of the next", len(es), sum, es[0].Count, es[1].Count)
+	}
+}

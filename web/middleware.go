@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/fault"
+	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/metrics"
 )
 
@@ -91,11 +92,19 @@ func observe(log *slog.Logger, m *metrics.HTTP) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
+			later := handlers.Deferred(c)
 			err := next(c)
 			if err != nil {
 				c.Error(err)
 			}
 			elapsed := time.Since(start)
+			// Logged, the answer goes out the door (whole: Render says its
+			// length) before the work left for after it, an audit entry that
+			// must not make a refusal slower than a miss.
+			defer func() {
+				c.Response().Flush()
+				later()
+			}()
 
 			req, res := c.Request(), c.Response()
 			// The route pattern, not the path: ids in paths would make the
