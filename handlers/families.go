@@ -38,7 +38,7 @@ func (h *Handlers) ListFamilies(c echo.Context) error {
 		return err
 	}
 	folders = seen(c, folders)
-	lctx, done, err := h.listSlot(c)
+	lctx, done, err := h.listSlot(c, false)
 	if err != nil {
 		return err
 	}

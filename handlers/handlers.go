@@ -114,7 +114,8 @@ type Handlers struct {
 	auditor        Auditor
 	auditRetention time.Duration
 	listLimits     ListLimits
-	listGate       *ListGate
+	listGate       *ListGate // each person's list slots
+	searchGate     *ListGate // the server's search slots, one key
 	cloudTimeout   time.Duration
 	now            func() time.Time
 }
@@ -137,6 +138,7 @@ func New(cfg Config) *Handlers {
 		cloudTimeout:   cfg.CloudTimeout,
 		listLimits:     cfg.ListLimits.withDefaults(),
 		listGate:       NewListGate(cfg.ListLimits),
+		searchGate:     newSearchGate(cfg.ListLimits),
 		now:            cfg.Now,
 		auditRetention: cfg.AuditRetention,
 	}

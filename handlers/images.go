@@ -52,7 +52,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 
 	// One of the person's list slots, and the deadline, for the page and
 	// its facets; the rest of the request reads cached state.
-	lctx, done, err := h.listSlot(c)
+	lctx, done, err := h.listSlot(c, q.Text != "")
 	if err != nil {
 		return err
 	}

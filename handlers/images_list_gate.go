@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -31,6 +32,12 @@ type ListLimits struct {
 	// Timeout bounds one list computation; its SQL is interrupted at the
 	// deadline (0 → 2 s).
 	Timeout time.Duration
+	// Searches is how many searches (lists with search text) the whole
+	// server computes at once (0 → one less than the cores, at least 1):
+	// a search of short prefixes costs up to a second of a core, and one
+	// person's two allowed ones filled both cores of a 2-core machine, so
+	// everyone's plain lists waited. With this bound a core stays for them.
+	Searches int
 	// Off turns every bound off, the search's own bounds (checkSearch)
 	// included: for the benchmark's side-by-side baseline only.
 	Off bool
@@ -70,6 +77,14 @@ func NewListGate(l ListLimits) *ListGate {
 	return &ListGate{limit: l.PerPerson, wait: l.Wait, after: l.After, slots: map[string]*personSlots{}}
 }
 
+// newSearchGate is the server's search slots: one key whose limit is
+// l.Searches.
+func newSearchGate(l ListLimits) *ListGate {
+	l = l.withDefaults()
+	l.PerPerson = l.Searches
+	return NewListGate(l)
+}
+
 // withDefaults is l with its zero fields set.
 func (l ListLimits) withDefaults() ListLimits {
 	if l.PerPerson <= 0 {
@@ -80,6 +95,9 @@ func (l ListLimits) withDefaults() ListLimits {
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = 2 * time.Second
+	}
+	if l.Searches <= 0 {
+		l.Searches = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	if l.After == nil {
 		l.After = time.After
@@ -134,7 +152,11 @@ func (g *ListGate) leave(key string, ps *personSlots) {
 // and bounds it by the deadline: the returned ctx carries it, done (call
 // it once) cancels it and frees the slot. A person over the limit gets 429
 // with a Retry-After.
-func (h *Handlers) listSlot(c echo.Context) (ctx context.Context, done func(), err error) {
+//
+// A search (searching) also takes one of the server's search slots
+// (ListLimits.Searches), after the person's: a busy server answers 503
+// with a Retry-After, and plain lists never wait for searches.
+func (h *Handlers) listSlot(c echo.Context, searching bool) (ctx context.Context, done func(), err error) {
 	ctx = c.Request().Context()
 	if h.listLimits.Off {
 		return ctx, func() {}, nil
@@ -143,6 +165,16 @@ func (h *Handlers) listSlot(c echo.Context) (ctx context.Context, done func(), e
 	if err != nil {
 		return nil, nil, fault.New(fault.RateLimited, "You already have searches running; wait for them to finish.").
 			RetryIn(listRetryAfter * time.Second).Wrap(fmt.Errorf("list slot: %w", err))
+	}
+	if searching {
+		releaseSearch, err := h.searchGate.Acquire(ctx, "")
+		if err != nil {
+			release()
+			return nil, nil, fault.New(fault.Busy, "Many searches are running at this moment. Try again in a few seconds, "+
+				"or narrow the search with longer words or a filter.").
+				RetryIn(listRetryAfter * time.Second).Wrap(fmt.Errorf("search slot: %w", err))
+		}
+		release = func(person func()) func() { return func() { releaseSearch(); person() } }(release)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.listLimits.Timeout)
 	return ctx, func() { cancel(); release() }, nil

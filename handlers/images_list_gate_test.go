@@ -162,7 +162,8 @@ func list(srv http.Handler, cookie, target string) *httptest.ResponseRecorder {
 func TestListGatePerPerson(t *testing.T) {
 	after := make(chan time.Time)
 	close(after) // every wait for a slot ends at once: refused when full
-	srv, bs, cookies := gateEnv(t, handlers.ListLimits{After: func(time.Duration) <-chan time.Time { return after }})
+	// Room for everyone's searches server-wide: the person's bound is tested.
+	srv, bs, cookies := gateEnv(t, handlers.ListLimits{Searches: 8, After: func(time.Duration) <-chan time.Time { return after }})
 	target := "/?q=" + slowText
 
 	type answer struct{ rec *httptest.ResponseRecorder }
@@ -292,4 +293,34 @@ func TestListDeadline(t *testing.T) {
 		t.Errorf("real search under a 1 ms deadline = %d, want 200 or 503; body %.300s", rec.Code, rec.Body)
 	}
 	close(bs.entered)
+}
+
+// TestSearchGateServerWide: with one search slot for the server, Ann's slow
+// search holds it; Bob's search is refused (503, Retry-After, a plain
+// message) once his short wait ends, while his plain list, which takes no
+// search slot, is served at once. With the slot free his search runs.
+func TestSearchGateServerWide(t *testing.T) {
+	after := make(chan time.Time)
+	close(after) // every wait for a slot ends at once
+	srv, bs, cookies := gateEnv(t, handlers.ListLimits{Searches: 1, After: func(time.Duration) <-chan time.Time { return after }})
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() { done <- list(srv, cookies["ann"], "/?q="+slowText) }()
+	if who := <-bs.entered; who != "ann" {
+		t.Fatalf("%s entered the store, want ann", who)
+	}
+	rec := list(srv, cookies["bob"], "/?q="+slowText)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" ||
+		!strings.Contains(rec.Body.String(), "Many searches are running at this moment.") {
+		t.Errorf("bob's search while the slot is taken = %d (Retry-After %q):\n%.300s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if rec := list(srv, cookies["bob"], "/?sort=name"); rec.Code != http.StatusOK {
+		t.Errorf("bob's plain list while a search runs = %d, want 200", rec.Code)
+	}
+	close(bs.release)
+	if rec := <-done; rec.Code != http.StatusOK {
+		t.Errorf("ann's search = %d, want 200", rec.Code)
+	}
+	if rec := list(srv, cookies["bob"], "/?q="+slowText); rec.Code != http.StatusOK {
+		t.Errorf("bob's search with the slot free = %d, want 200", rec.Code)
+	}
 }
