@@ -538,9 +538,19 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 		return echo.NewHTTPError(code, msg)
 	}
 	_, err = h.tracker.Cancel(c.Request().Context(), o.ID)
-	var ce *cloud.Error
+	var (
+		ce  *cloud.Error
+		fin *tracker.FinishedError
+	)
 	switch {
 	case err == nil:
+	case errors.As(err, &fin):
+		// Nothing to cancel: a notice of how it ended, not an error.
+		msg := "This operation has " + fin.Error() + "."
+		h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
+			Outcome: store.OutcomeFailure, Detail: fin.Error()})
+		h.Flash(c, msg)
+		return Redirect(c, views.OperationURL(o.ID))
 	case errors.Is(err, tracker.ErrNotRunning):
 		cur := o.State
 		if latest, lerr := h.ops.Operation(c.Request().Context(), o.ID); lerr == nil {
