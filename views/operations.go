@@ -78,7 +78,9 @@ type OpRow struct {
 }
 
 // Open tells whether the operation is still being worked on.
-func (r OpRow) Open() bool { return r.State == "pending" || r.State == "sending" || r.State == "running" }
+func (r OpRow) Open() bool {
+	return r.State == "pending" || r.State == "sending" || r.State == "running"
+}
 
 // URL is the operation's details page.
 func (r OpRow) URL() string { return OperationURL(r.ID) }
