@@ -443,11 +443,13 @@ func saveOp(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) (retarg
 	res, err := tx.ExecContext(ctx, `UPDATE operations SET
 	image_id = ?, image_name = ?, state = ?, cloud_id = ?, error_code = ?, error_message = ?, attempts = ?, polls = ?,
 	updated_at = ?, done_at = ?, next_poll_at = ?, poll_every_ms = ?, cloud_modified_at = ?,
-	claimed_by = ?, claimed_until = ?, cancel_requested = max(cancel_requested, ?), version = version + 1
+	claimed_by = ?,
+	claimed_until = CASE WHEN ? = '' THEN 0 ELSE max(claimed_until, ?) END, -- a write never shortens a renewed lease
+	cancel_requested = max(cancel_requested, ?), version = version + 1
 WHERE id = ? AND state = ? AND version = ?`,
 		o.ImageID, o.ImageName, string(o.State), o.CloudID, o.ErrorCode, o.ErrorMessage, o.Attempts, o.Polls,
 		ms(now), ms(o.DoneAt), ms(o.NextPollAt), o.PollEvery.Milliseconds(), ms(o.CloudModifiedAt),
-		o.ClaimedBy, ms(o.ClaimedUntil), int(o.Cancel), o.ID, string(o.read), o.Version)
+		o.ClaimedBy, o.ClaimedBy, ms(o.ClaimedUntil), int(o.Cancel), o.ID, string(o.read), o.Version)
 	if err != nil {
 		return false, o, err
 	}
