@@ -174,13 +174,13 @@ func TestCancelRacingTheLastPoll(t *testing.T) {
 			}
 			// The cloud holds the next call of either kind until released.
 			inCall, release := make(chan string), make(chan struct{})
-			m.cloud.fault = func(call, _ string) error {
+			m.cloud.setFault(func(call, _ string) error {
 				if call == "poll" || call == "cancel" {
 					inCall <- call
 					<-release
 				}
 				return nil
-			}
+			})
 			m.clock.Advance(2 * time.Second)
 			var wg sync.WaitGroup
 			var cancelErr error
@@ -199,7 +199,7 @@ func TestCancelRacingTheLastPoll(t *testing.T) {
 				}
 			}()
 			wg.Wait()
-			m.cloud.fault = nil
+			m.cloud.setFault(nil)
 			m.drain(st, 30, tr)
 			close(inCall)
 			got, _ := st.Operation(ctx, o.ID)
