@@ -27,7 +27,7 @@ type crashStore struct {
 	writes  atomic.Int64
 }
 
-func (c *crashStore) dead() bool { return c.writes.Add(1) >= c.crashAt }
+func (c *crashStore) dead() bool    { return c.writes.Add(1) >= c.crashAt }
 func (c *crashStore) crashed() bool { return c.writes.Load() >= c.crashAt }
 
 func (c *crashStore) CreateIntentsLimited(ctx context.Context, ops []store.Operation, limit int) ([]store.Operation, error) {
