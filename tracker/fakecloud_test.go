@@ -193,8 +193,9 @@ func (f *fakeCloud) GetOperation(_ context.Context, id string) (cloud.Operation,
 		if f.opError != nil && f.opError(op.key) {
 			op.failed = true
 		}
-		img := f.images[op.image]
+		img, exists := f.images[op.image]
 		switch {
+		case !exists:
 		case op.failed:
 			img.Status = "ERROR"
 			f.images[op.image] = img

@@ -651,7 +651,14 @@ func (t *Tracker) backoff(cur time.Duration, changed bool) time.Duration {
 // o have changed meanwhile, nothing is written, the error is
 // store.ErrStale, and whoever changed it owns the outcome.
 func (t *Tracker) finish(ctx context.Context, o store.Operation, img *cloud.Image, removed cloud.Image) error {
-	if err := t.store.FinishOperation(ctx, o, img, removed); err != nil {
+	err := t.store.FinishOperation(ctx, o, img, removed)
+	if img != nil && errors.Is(err, store.ErrInvalid) {
+		// An image the cache refuses must not keep the operation open for
+		// ever: it ends without it, and the next sync shows the image.
+		t.log.WarnContext(ctx, "finish operation without its image", "id", o.ID, "image", img.ID, "err", err)
+		err = t.store.FinishOperation(ctx, o, nil, removed)
+	}
+	if err != nil {
 		return fmt.Errorf("tracker: %w", err)
 	}
 	return nil
