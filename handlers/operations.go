@@ -401,13 +401,13 @@ func (h *Handlers) ShowOperation(c echo.Context) error {
 	d := views.OpDetail{Op: h.opRowAt(o, views.FolderNames(folders), now), Request: prettyJSON(o.Request)}
 	d.Fields = opFields(o, d.Op, now)
 	switch {
-	case o.State != store.OpRunning:
-		if o.State == store.OpPending {
-			d.CancelNote = "It can be cancelled once the cloud has accepted it."
-		}
+	case !o.State.Open():
+	case o.Cancel != store.CancelNone:
+		d.CancelNote = "Cancelling: the dashboard has asked for it."
 	case !h.mayCancel(c, o):
 		d.CancelNote = "Only the person who started it, an editor of its folder or an administrator may cancel it."
-	case h.tracker != nil && o.CloudID != "":
+	case h.tracker != nil:
+		// An intent not yet sent is cancelled without being sent.
 		d.CanCancel = true
 	}
 	return Render(c, http.StatusOK, views.OpFull(d), views.OpDetailView(d))
@@ -509,11 +509,12 @@ func (h *Handlers) mayCancel(c echo.Context, o store.Operation) bool {
 	return (o.UserID != 0 && o.UserID == v.User.ID) || v.Policy.CanEdit(o.FolderID)
 }
 
-// CancelOperation asks the cloud to cancel a running operation (POST
+// CancelOperation asks for an unfinished operation to be cancelled (POST
 // /operations/:id/cancel), for the person who started it, an editor of its
-// folder or an admin. One not running is a 409; the cloud's refusal (an
-// operation it cannot cancel) is said as it says it. Audited as
-// "operation.cancel".
+// folder or an admin: the watcher sends it (or drops an intent not yet
+// sent). One already finished is a notice ("already finished: …"), not an
+// error; the cloud's refusal (an operation it cannot cancel) is said as it
+// says it. Audited as "operation.cancel".
 func (h *Handlers) CancelOperation(c echo.Context) error {
 	const action = "operation.cancel"
 	o, err := h.operation(c, action)

@@ -265,6 +265,9 @@ func TestOperationBadgeStates(t *testing.T) {
 			"Failed", "Edit of web-5 failed: name <taken>"},
 		{opSpec{state: store.OpLost, action: tracker.ActionDelete, name: "web-6", image: "fd8web6", code: "NotFound", msg: "forgotten"},
 			"Lost", "Delete of web-6 lost: forgotten"},
+		{opSpec{state: store.OpSending, name: "web-7"}, "Sending", ""},
+		{opSpec{state: store.OpCancelled, name: "web-8", code: "Canceled", msg: "the operation was cancelled"},
+			"Cancelled", "Copy of web-8 cancelled: the operation was cancelled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantLabel, func(t *testing.T) {
