@@ -25,7 +25,8 @@ type fakeCloud struct {
 	images  map[string]cloud.Image
 	sends   map[string]int // idempotency key → send calls
 	created map[string]int // image id → creations (one per key, by design)
-	// pollsToDone: an operation is done at its Nth poll (default 1).
+	// pollsToDone: an operation is done at its Nth poll (default 1); 0:
+	// done at once, in the answer to the send.
 	pollsToDone int
 	// fault, when set, is asked before every call ("send", "poll",
 	// "cancel"); a non-nil answer is returned as the call's error.
@@ -104,6 +105,9 @@ func (f *fakeCloud) start(key, meta string, mk func() (image string, deletes boo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if id, ok := f.byKey[key]; ok {
+		if f.pollsToDone == 0 {
+			f.ops[id].done = true
+		}
 		return f.ops[id].view(f), nil
 	}
 	image, deletes, err := mk()
@@ -113,6 +117,13 @@ func (f *fakeCloud) start(key, meta string, mk func() (image string, deletes boo
 	f.nextOp++
 	op := &fakeOp{id: fmt.Sprintf("op%d", f.nextOp), key: key, meta: meta, image: image, deletes: deletes}
 	f.ops[op.id], f.byKey[key] = op, op.id
+	if f.pollsToDone == 0 {
+		op.done = true
+		if img, ok := f.images[image]; ok && !deletes {
+			img.Status = "READY"
+			f.images[image] = img
+		}
+	}
 	return op.view(f), nil
 }
 
