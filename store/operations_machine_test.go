@@ -180,3 +180,59 @@ func TestLeases(t *testing.T) {
 		t.Errorf("a cancel asked: claimed %+v", d)
 	}
 }
+
+// TestMigration011KeepsOperations: a database of migration 010 keeps its
+// operations through the rebuild of 011, each readable as before, with
+// the new columns at their defaults, the indexes of 005-007 made again
+// and the terminal trigger in place.
+func TestMigration011KeepsOperations(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	migs, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byVersion := map[int]string{}
+	for _, m := range migs {
+		byVersion[m.version] = m.sql
+	}
+	// Back to 010: the operations table as 005-007 made it.
+	for _, q := range []string{`DROP TABLE operations`, `DELETE FROM schema_migrations WHERE version = 11`,
+		byVersion[5], byVersion[6], byVersion[7]} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for i, st := range []string{"pending", "running", "done", "failed", "lost"} {
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO operations (idempotency_key, action, service, folder_id, request,
+	username, state, cloud_id, created_at, updated_at, next_poll_at) VALUES (?, 'image.copy', 'compute', 'f1', x'7b7d', 'amir', ?, ?, ?, ?, ?)`,
+			"k"+st, st, "op"+st, ms(at), ms(at), ms(at.Add(time.Duration(i)*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.applyMigrations(ctx, migs); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := s.Operations(ctx, OperationQuery{Limit: 10})
+	if err != nil || len(ops) != 5 {
+		t.Fatalf("after 011: %d operations, %v", len(ops), err)
+	}
+	for _, o := range ops {
+		if o.CloudID != "op"+string(o.State) || o.Version != 0 || o.ClaimedBy != "" || o.Cancel != CancelNone {
+			t.Errorf("migrated %+v", o)
+		}
+	}
+	if due, err := s.ClaimDue(ctx, "w", at.Add(time.Minute), time.Second, 10, nil); err != nil || len(due) != 2 {
+		t.Errorf("the open ones claimable after 011: %d, %v", len(due), err)
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE tbl_name = 'operations' AND name IN
+	('operations_open', 'operations_image', 'operations_state', 'operations_user', 'operations_folder', 'operations_batch',
+	 'operations_open_id', 'operations_user_open', 'operations_cancel', 'operations_terminal')`).Scan(&n); err != nil || n != 10 {
+		t.Errorf("indexes and trigger after 011: %d of 10, %v", n, err)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE operations SET state = 'running' WHERE idempotency_key = 'kdone'`); err == nil {
+		t.Error("a migrated finished operation was reopened")
+	}
+}
