@@ -402,13 +402,13 @@ func (h *Handlers) ShowOperation(c echo.Context) error {
 	d := views.OpDetail{Op: h.opRowAt(o, views.FolderNames(folders), now), Request: prettyJSON(o.Request)}
 	d.Fields = opFields(o, d.Op, now)
 	switch {
-	case o.State != store.OpRunning:
-		if o.State == store.OpPending {
-			d.CancelNote = "It can be cancelled once the cloud has accepted it."
-		}
+	case !o.State.Open():
+	case o.Cancel != store.CancelNone:
+		d.CancelNote = "Cancelling: the dashboard has asked for it."
 	case !h.mayCancel(c, o):
 		d.CancelNote = "Only the person who started it, an editor of its folder or an administrator may cancel it."
-	case h.tracker != nil && o.CloudID != "":
+	case h.tracker != nil:
+		// An intent not yet sent is cancelled without being sent.
 		d.CanCancel = true
 	}
 	return Render(c, http.StatusOK, views.OpFull(d), views.OpDetailView(d))
@@ -510,11 +510,12 @@ func (h *Handlers) mayCancel(c echo.Context, o store.Operation) bool {
 	return (o.UserID != 0 && o.UserID == v.User.ID) || v.Policy.CanEdit(o.FolderID)
 }
 
-// CancelOperation asks the cloud to cancel a running operation (POST
+// CancelOperation asks for an unfinished operation to be cancelled (POST
 // /operations/:id/cancel), for the person who started it, an editor of its
-// folder or an admin. One not running is a 409; the cloud's refusal (an
-// operation it cannot cancel) is said as it says it. Audited as
-// "operation.cancel".
+// folder or an admin: the watcher sends it (or drops an intent not yet
+// sent). One already finished is a notice ("already finished: …"), not an
+// error; the cloud's refusal (an operation it cannot cancel) is said as it
+// says it. Audited as "operation.cancel".
 func (h *Handlers) CancelOperation(c echo.Context) error {
 	const action = "operation.cancel"
 	o, err := h.operation(c, action)
@@ -539,9 +540,19 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 		return fault.New(k, msg)
 	}
 	_, err = h.tracker.Cancel(c.Request().Context(), o.ID)
-	var ce *cloud.Error
+	var (
+		ce  *cloud.Error
+		fin *tracker.FinishedError
+	)
 	switch {
 	case err == nil:
+	case errors.As(err, &fin):
+		// Nothing to cancel: a notice of how it ended, not an error.
+		msg := "This operation has " + fin.Error() + "."
+		h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
+			Outcome: store.OutcomeFailure, Detail: fin.Error()})
+		h.Flash(c, msg)
+		return Redirect(c, views.OperationURL(o.ID))
 	case errors.Is(err, tracker.ErrNotRunning):
 		cur := o.State
 		if latest, lerr := h.ops.Operation(c.Request().Context(), o.ID); lerr == nil {

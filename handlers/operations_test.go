@@ -265,6 +265,9 @@ func TestOperationBadgeStates(t *testing.T) {
 			"Failed", "Edit of web-5 failed: name <taken>"},
 		{opSpec{state: store.OpLost, action: tracker.ActionDelete, name: "web-6", image: "fd8web6", code: "NotFound", msg: "forgotten"},
 			"Lost", "Delete of web-6 lost: forgotten"},
+		{opSpec{state: store.OpSending, name: "web-7"}, "Sending", ""},
+		{opSpec{state: store.OpCancelled, name: "web-8", code: "Canceled", msg: "the operation was cancelled"},
+			"Cancelled", "Copy of web-8 cancelled: the operation was cancelled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantLabel, func(t *testing.T) {
@@ -842,7 +845,7 @@ func TestCancelOperation(t *testing.T) {
 			if loc := r.hdr.Get(handlers.HeaderRedirect); loc != fmt.Sprintf("/operations/%d", o.ID) {
 				t.Errorf("redirect = %q", loc)
 			}
-			if got.State != store.OpFailed || got.ErrorCode != "Canceled" {
+			if got.State != store.OpCancelled || got.ErrorCode != "Canceled" {
 				t.Errorf("after cancel: %s %s %q", got.State, got.ErrorCode, got.ErrorMessage)
 			}
 		})
@@ -853,8 +856,20 @@ func TestCancelOperation(t *testing.T) {
 			e.step(time.Second)
 		}
 		r := cancel("admin", o.ID)
-		if r.code != http.StatusConflict || !strings.Contains(r.text(`[data-testid="toast"]`), "Only a running operation can be cancelled") {
-			t.Errorf("cancel of a done operation = %d %q", r.code, r.text(`[data-testid="toast"]`))
+		if r.code != http.StatusOK || r.hdr.Get(handlers.HeaderRedirect) != fmt.Sprintf("/operations/%d", o.ID) {
+			t.Fatalf("cancel of a done operation = %d %q", r.code, r.body)
+		}
+		// A notice of how it ended, and the operation as it was.
+		page := e.as("admin", "GET", fmt.Sprintf("/operations/%d", o.ID), nil)
+		if got := page.text(`[data-testid="toasts"]`); !strings.Contains(got, "already finished: the copy succeeded") {
+			t.Errorf("notice = %q", got)
+		}
+		if got, _ := e.store.Operation(context.Background(), o.ID); got.State != store.OpDone {
+			t.Errorf("a cancel after the end reopened it: %s", got.State)
+		}
+		es, _ := e.store.AuditLog(context.Background(), store.AuditQuery{Action: tracker.ActionCopy, Target: o.ImageID, Limit: 100})
+		if len(es) != 1 {
+			t.Errorf("%d outcome rows for the operation, want 1: %+v", len(es), es)
 		}
 	})
 	t.Run("the cloud refuses", func(t *testing.T) {
@@ -977,6 +992,7 @@ func TestOpsCache(t *testing.T) {
 	if got, _ := c.Operation(ctx, o.ID); got.Polls != 7 || !got.Failing() {
 		t.Errorf("after a save: polls %d, failing %v", got.Polls, got.Failing())
 	}
+	o, _ = e.store.Operation(ctx, o.ID) // as saved: a write is made over the version read
 	o.State = store.OpDone
 	if err := e.store.FinishOperation(ctx, o, nil, cloud.Image{}); err != nil {
 		t.Fatal(err)

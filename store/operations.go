@@ -15,26 +15,39 @@ import (
 // OpState is where an operation the dashboard started stands.
 type OpState string
 
-// The states of an operation. Pending and running are open: the watcher
-// works on them. The others are final.
+// The states of an operation (the machine is drawn in docs/operations.md).
+// Pending, sending and running are open: the watcher works on them. The
+// others are final: no write moves an operation out of them (the
+// conditional UPDATE, and the trigger of migration 011).
 const (
 	// OpPending: the intent is written; the cloud has not (knowingly)
 	// answered the call yet. It is (re-)sent with the same idempotency key.
 	OpPending OpState = "pending"
-	// OpRunning: the cloud answered with an operation that is not done.
-	// With an error set it is failing: the cloud reported an error before
-	// it was done.
-	OpRunning OpState = "running"
-	OpDone    OpState = "done"   // done without an error
-	OpFailed  OpState = "failed" // refused by the cloud, or done with an error
-	OpLost    OpState = "lost"   // the cloud no longer knows it
+	// OpSending: the watcher holding the lease is calling the cloud. Should
+	// it die, the next holder sends again with the same key.
+	OpSending OpState = "sending"
+	// OpRunning: the cloud answered with an operation that is not done
+	// (sent, cloud id known). With an error set it is failing: the cloud
+	// reported an error before it was done.
+	OpRunning   OpState = "running"
+	OpDone      OpState = "done"      // succeeded
+	OpFailed    OpState = "failed"    // refused by the cloud, or done with an error
+	OpCancelled OpState = "cancelled" // cancelled at a person's request
+	OpLost      OpState = "lost"      // the cloud no longer knows it, or answered another operation
 )
 
 // OpStates lists the states, open ones first.
-var OpStates = []OpState{OpPending, OpRunning, OpDone, OpFailed, OpLost}
+var OpStates = []OpState{OpPending, OpSending, OpRunning, OpDone, OpFailed, OpCancelled, OpLost}
 
 // Open tells whether the watcher still works on an operation in state s.
-func (s OpState) Open() bool { return s == OpPending || s == OpRunning }
+func (s OpState) Open() bool { return s == OpPending || s == OpSending || s == OpRunning }
+
+// The open and the final states as SQL lists; the partial indexes of
+// migration 011 are on exactly openStates, so queries must say it so.
+const (
+	openStates  = `('pending', 'sending', 'running')`
+	finalStates = `('done', 'failed', 'cancelled', 'lost')`
+)
 
 // Operation is one change the dashboard asked the cloud for: the intent
 // (written before the call), the cloud's operation, and how it ended.
@@ -75,7 +88,30 @@ type Operation struct {
 	// CloudModifiedAt is the cloud operation's modified_at when last seen,
 	// so a change resets the backoff.
 	CloudModifiedAt time.Time
+
+	// Version is bumped by every transition; a write is made only over the
+	// version it was read at (see Transition).
+	Version int64
+	// ClaimedBy holds the lease on the row until ClaimedUntil: only it
+	// sends, polls or finishes the operation meanwhile.
+	ClaimedBy    string
+	ClaimedUntil time.Time
+	// Cancel is whether a person asked to cancel it, and whether that was
+	// sent to the cloud.
+	Cancel CancelState
+
+	// read is State as read from the row: the "from" of the next write.
+	read OpState
 }
+
+// CancelState is where a person's request to cancel an operation stands.
+type CancelState int
+
+const (
+	CancelNone      CancelState = 0
+	CancelRequested CancelState = 1 // asked; the watcher sends it
+	CancelSent      CancelState = 2 // sent to the cloud
+)
 
 // Failing tells whether the cloud reported an error on an operation that
 // is not finished yet.
@@ -83,7 +119,8 @@ func (o Operation) Failing() bool { return o.State == OpRunning && o.ErrorCode !
 
 const opCols = `id, idempotency_key, batch_id, action, service, folder_id, image_id, image_name,
 	source_service, source_id, request, coalesce(user_id, 0), username, state, cloud_id, error_code, error_message,
-	attempts, polls, created_at, updated_at, done_at, next_poll_at, poll_every_ms, cloud_modified_at`
+	attempts, polls, created_at, updated_at, done_at, next_poll_at, poll_every_ms, cloud_modified_at,
+	version, claimed_by, claimed_until, cancel_requested`
 
 // opColsNoRequest is opCols with an empty request, for lists that do not
 // show it (the monitor polls a page of them every 2 s).
@@ -94,14 +131,17 @@ func scanOp(sc rowScanner) (Operation, error) {
 		o                                         Operation
 		svc, srcSvc, state                        string
 		created, updated, done, next, every, cmod int64
+		claimed                                   int64
 	)
 	err := sc.Scan(&o.ID, &o.Key, &o.Batch, &o.Action, &svc, &o.FolderID, &o.ImageID, &o.ImageName,
 		&srcSvc, &o.SourceID, &o.Request, &o.UserID, &o.Username, &state, &o.CloudID, &o.ErrorCode, &o.ErrorMessage,
-		&o.Attempts, &o.Polls, &created, &updated, &done, &next, &every, &cmod)
+		&o.Attempts, &o.Polls, &created, &updated, &done, &next, &every, &cmod,
+		&o.Version, &o.ClaimedBy, &claimed, &o.Cancel)
 	if err != nil {
 		return Operation{}, err
 	}
 	o.Service, o.SourceService, o.State = cloud.Service(svc), cloud.Service(srcSvc), OpState(state)
+	o.read, o.ClaimedUntil = o.State, fromMS(claimed)
 	o.CreatedAt, o.UpdatedAt, o.DoneAt, o.NextPollAt = fromMS(created), fromMS(updated), fromMS(done), fromMS(next)
 	o.PollEvery, o.CloudModifiedAt = time.Duration(every)*time.Millisecond, fromMS(cmod)
 	return o, nil
@@ -176,7 +216,7 @@ func (s *Store) CreateIntentsLimited(ctx context.Context, in []Operation, limit 
 		if limit > 0 && len(out) > 0 && out[0].UserID != 0 {
 			var open int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM operations
-WHERE user_id = ? AND state IN ('pending', 'running')`, out[0].UserID).Scan(&open); err != nil {
+WHERE user_id = ? AND state IN `+openStates, out[0].UserID).Scan(&open); err != nil {
 				return fmt.Errorf("count open: %w", err)
 			}
 			if open+len(out) > limit {
@@ -209,32 +249,60 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+opCols,
 	return out, nil
 }
 
-// SaveOperation writes the mutable fields of o (state, cloud id, image,
-// error, counters, times). It does not touch the image cache.
+// ErrStale: the operation changed since it was read (another watcher took
+// it over, a poll came late, it finished meanwhile), so the write was not
+// made. The writer drops its work: what it knew is no longer the news.
+var ErrStale = errors.New("operation changed meanwhile")
+
+// SaveOperation is Transition for a caller that does not need the row back.
 func (s *Store) SaveOperation(ctx context.Context, o Operation) error {
+	_, err := s.Transition(ctx, o)
+	return err
+}
+
+// Transition writes the mutable fields of o (state, cloud id, image,
+// error, counters, times, lease) over the row as it was read: only when
+// the row is still in the state and at the version o was read at, and
+// bumps the version. Otherwise nothing is written and the error is
+// ErrStale (ErrNotFound for no such row). A final state is written by
+// FinishOperation only. It returns o as now stored. It does not touch the
+// image cache.
+func (s *Store) Transition(ctx context.Context, o Operation) (Operation, error) {
+	if !o.State.Open() {
+		return o, fmt.Errorf("store: save operation %d: %w: state %s is final: finish it", o.ID, ErrInvalid, o.State)
+	}
 	var retargeted bool
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		retargeted, err = saveOp(ctx, tx, o, s.now())
+		retargeted, o, err = saveOp(ctx, tx, o, s.now())
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: save operation %d: %w", o.ID, err)
+		return o, fmt.Errorf("store: save operation %d: %w", o.ID, err)
 	}
 	s.opsChanged()
 	if retargeted {
 		s.openGen.Add(1)
 	}
-	return nil
+	return o, nil
 }
 
-// SaveOperations is SaveOperation for many, in one transaction.
-func (s *Store) SaveOperations(ctx context.Context, ops []Operation) error {
+// SaveOperations is SaveOperation for many, in one transaction; the ones
+// that changed meanwhile are left as they are (their writer lost the race)
+// and reported as stale, the others are written.
+func (s *Store) SaveOperations(ctx context.Context, ops []Operation) (stale []int64, err error) {
 	now := s.now()
 	var retargeted bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		retargeted = false
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		retargeted, stale = false, stale[:0]
 		for _, o := range ops {
-			r, err := saveOp(ctx, tx, o, now)
+			if !o.State.Open() {
+				return fmt.Errorf("operation %d: %w: state %s is final: finish it", o.ID, ErrInvalid, o.State)
+			}
+			r, _, err := saveOp(ctx, tx, o, now)
+			if errors.Is(err, ErrStale) {
+				stale = append(stale, o.ID)
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("operation %d: %w", o.ID, err)
 			}
@@ -243,19 +311,23 @@ func (s *Store) SaveOperations(ctx context.Context, ops []Operation) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: save %d operations: %w", len(ops), err)
+		return nil, fmt.Errorf("store: save %d operations: %w", len(ops), err)
 	}
 	s.opsChanged()
 	if retargeted {
 		s.openGen.Add(1)
 	}
-	return nil
+	return stale, nil
 }
 
-// FinishOperation writes o (in a final state) and, in the same
-// transaction, its effect on the image cache: img is upserted when not
-// nil, and (svc, id) of removed is deleted when removed.ID is set. So the
-// cache and the operation never disagree, even across a crash.
+// FinishOperation moves o, read at o.Version in an open state, to its
+// final state (done, failed, cancelled or lost) and, in the same
+// transaction, writes its outcome to the audit log in the name of the
+// person who asked and its effect on the image cache: img is upserted when
+// not nil, and (svc, id) of removed is deleted when removed.ID is set. So
+// the cache, the operation and its one outcome row never disagree, even
+// across a crash, and a second finish (a late poll, a second watcher, a
+// cancel after the end) is ErrStale and writes nothing.
 func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Image, removed cloud.Image) error {
 	if o.State.Open() {
 		return fmt.Errorf("store: finish operation %d: %w: state %s is not final", o.ID, ErrInvalid, o.State)
@@ -279,8 +351,11 @@ func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Ima
 		tx = func(ctx context.Context, fn func(*sql.Tx) error) error { return s.imageTx(ctx, refs, fn) }
 	}
 	err := tx(ctx, func(tx *sql.Tx) error {
-		if _, err := saveOp(ctx, tx, o, now); err != nil {
+		if _, _, err := saveOp(ctx, tx, o, now); err != nil {
 			return err
+		}
+		if err := auditOutcome(ctx, tx, o, now); err != nil {
+			return fmt.Errorf("audit the outcome: %w", err)
 		}
 		if len(refs) == 0 {
 			return nil
@@ -322,37 +397,69 @@ func (s *Store) FinishOperation(ctx context.Context, o Operation, img *cloud.Ima
 	return nil
 }
 
-// retargeted is whether the write changed which image the operation
-// targets while open, or opened or closed it (see openOps); false for
-// the watcher's routine saves of a poll.
-func saveOp(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) (retargeted bool, err error) {
-	if !o.State.Open() && o.DoneAt.IsZero() {
-		o.DoneAt = now
+// auditOutcome appends o's outcome to the audit log, in the transaction
+// that finishes it: exactly one row per operation.
+func auditOutcome(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) error {
+	outcome, detail := OutcomeSuccess, "operation done"
+	if o.State != OpDone {
+		outcome, detail = OutcomeFailure, "operation "+string(o.State)
+		if o.ErrorCode != "" || o.ErrorMessage != "" {
+			detail += ": " + o.ErrorCode + ": " + o.ErrorMessage
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log
+	(at, user_id, username, action, target_kind, target_id, operation_id, outcome, detail)
+VALUES (?, ?, ?, ?, 'image', ?, ?, ?, ?)`,
+		ms(now), nullUser(o.UserID), o.Username, o.Action, o.ImageID, o.CloudID, string(outcome), detail)
+	return err
+}
+
+// saveOp writes o over its row, guarded: only when the row is in o.read
+// at o.Version (see Transition). A final state releases the lease and
+// stamps done_at. It returns o as stored. retargeted is whether the write
+// changed which image the operation targets while open, or closed it (see
+// openOps); false for the watcher's routine saves of a poll.
+func saveOp(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) (retargeted bool, _ Operation, err error) {
+	if !o.State.Open() {
+		if o.DoneAt.IsZero() {
+			o.DoneAt = now
+		}
+		o.ClaimedBy, o.ClaimedUntil = "", time.Time{}
 	}
 	var (
 		state, image string
+		version      int64
 	)
-	err = tx.QueryRowContext(ctx, `SELECT state, image_id FROM operations WHERE id = ?`, o.ID).Scan(&state, &image)
+	err = tx.QueryRowContext(ctx, `SELECT state, image_id, version FROM operations WHERE id = ?`, o.ID).Scan(&state, &image, &version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrNotFound
+		return false, o, ErrNotFound
 	}
 	if err != nil {
-		return false, err
+		return false, o, err
 	}
-	retargeted = OpState(state).Open() != o.State.Open() || o.State.Open() && image != o.ImageID
+	if OpState(state) != o.read || version != o.Version {
+		return false, o, ErrStale
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE operations SET
 	image_id = ?, image_name = ?, state = ?, cloud_id = ?, error_code = ?, error_message = ?, attempts = ?, polls = ?,
-	updated_at = ?, done_at = ?, next_poll_at = ?, poll_every_ms = ?, cloud_modified_at = ?
-WHERE id = ?`,
+	updated_at = ?, done_at = ?, next_poll_at = ?, poll_every_ms = ?, cloud_modified_at = ?,
+	claimed_by = ?,
+	claimed_until = CASE WHEN ? = '' THEN 0 ELSE max(claimed_until, ?) END, -- a write never shortens a renewed lease
+	cancel_requested = max(cancel_requested, ?), version = version + 1
+WHERE id = ? AND state = ? AND version = ?`,
 		o.ImageID, o.ImageName, string(o.State), o.CloudID, o.ErrorCode, o.ErrorMessage, o.Attempts, o.Polls,
-		ms(now), ms(o.DoneAt), ms(o.NextPollAt), o.PollEvery.Milliseconds(), ms(o.CloudModifiedAt), o.ID)
+		ms(now), ms(o.DoneAt), ms(o.NextPollAt), o.PollEvery.Milliseconds(), ms(o.CloudModifiedAt),
+		o.ClaimedBy, o.ClaimedBy, ms(o.ClaimedUntil), int(o.Cancel), o.ID, string(o.read), o.Version)
 	if err != nil {
-		return false, err
+		return false, o, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return false, ErrNotFound
+		return false, o, ErrStale
 	}
-	return retargeted, nil
+	retargeted = o.read.Open() != o.State.Open() || o.State.Open() && image != o.ImageID
+	o.Version++
+	o.read, o.UpdatedAt = o.State, fromMS(ms(now))
+	return retargeted, o, nil
 }
 
 // Operation is the operation with that (local) id.
@@ -384,14 +491,14 @@ func (s *Store) OperationsByID(ctx context.Context, ids []int64) ([]Operation, e
 // before now, the most overdue first.
 func (s *Store) DueOperations(ctx context.Context, now time.Time, limit int) ([]Operation, error) {
 	return s.queryOps(ctx, `SELECT `+opCols+` FROM operations
-WHERE state IN ('pending', 'running') AND next_poll_at <= ? ORDER BY next_poll_at, id LIMIT ?`, ms(now), limit)
+WHERE state IN `+openStates+` AND next_poll_at <= ? ORDER BY next_poll_at, id LIMIT ?`, ms(now), limit)
 }
 
 // NextDue is when the earliest open operation is due; ok is false when
 // none is open.
 func (s *Store) NextDue(ctx context.Context) (t time.Time, ok bool, err error) {
 	var v sql.NullInt64
-	err = s.r.QueryRowContext(ctx, `SELECT min(next_poll_at) FROM operations WHERE state IN ('pending', 'running')`).Scan(&v)
+	err = s.r.QueryRowContext(ctx, `SELECT min(next_poll_at) FROM operations WHERE state IN `+openStates).Scan(&v)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next due operation: %w", err)
 	}
@@ -411,7 +518,7 @@ func (s *Store) OpenImageOperations(ctx context.Context, svc cloud.Service, ids 
 		args = append(args, id)
 	}
 	ops, err := s.queryOps(ctx, `SELECT `+opCols+` FROM operations
-WHERE service = ? AND image_id IN (`+placeholders(len(ids))+`) AND state IN ('pending', 'running') ORDER BY id`, args...)
+WHERE service = ? AND image_id IN (`+placeholders(len(ids))+`) AND state IN `+openStates+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -477,7 +584,7 @@ func (c *openOps) get(ctx context.Context, s *Store) (map[imageRef]int64, error)
 		return by, nil // another caller read it meanwhile
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT id, service, image_id FROM operations
-WHERE state IN ('pending', 'running') AND image_id != '' ORDER BY id`)
+WHERE state IN `+openStates+` AND image_id != '' ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: open operations: %w", err)
 	}
@@ -562,10 +669,10 @@ func (q OperationQuery) where() (string, []any) {
 	)
 	add := func(cond string, a ...any) { conds, args = append(conds, cond), append(args, a...) }
 	if q.Open {
-		add(`state IN ('pending', 'running')`)
+		add(`state IN ` + openStates)
 	}
 	if q.Closed {
-		add(`state IN ('done', 'failed', 'lost')`)
+		add(`state IN ` + finalStates)
 	}
 	if len(q.States) > 0 {
 		a := make([]any, len(q.States))
@@ -632,7 +739,7 @@ func (s *Store) CountOperations(ctx context.Context, folders []string, since tim
 		and = where + " AND "
 	}
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM operations`+and+`state IN ('pending', 'running')`, args...).Scan(&c.InFlight); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM operations`+and+`state IN `+openStates, args...).Scan(&c.InFlight); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM operations`+and+`state IN ('failed', 'lost') AND done_at >= ?`,

@@ -63,7 +63,8 @@ func TestSaveAndFinishOperation(t *testing.T) {
 	o := newOp(t, s, "k1", "image.copy", "amir", "f1", "")
 	o.State, o.CloudID, o.ImageID, o.Attempts, o.PollEvery, o.NextPollAt = OpRunning, "op1", "fd8new", 1, 2*time.Second, at.Add(2*time.Second)
 	o.ErrorCode, o.ErrorMessage = "Internal", "trouble"
-	if err := s.SaveOperation(ctx, o); err != nil {
+	o, err := s.Transition(ctx, o)
+	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Operation(ctx, o.ID)
@@ -115,7 +116,8 @@ func TestDueAndOpenOperations(t *testing.T) {
 	for i, due := range []time.Duration{3 * time.Second, time.Second, 2 * time.Second, 10 * time.Second} {
 		o := newOp(t, s, fmt.Sprint("k", i), "image.update", "u", "f1", fmt.Sprint("img", i))
 		o.State, o.NextPollAt = OpRunning, at.Add(due)
-		if err := s.SaveOperation(ctx, o); err != nil {
+		o, err := s.Transition(ctx, o)
+		if err != nil {
 			t.Fatal(err)
 		}
 		ops = append(ops, o)
@@ -177,11 +179,13 @@ func TestOpenImageOperationIDs(t *testing.T) {
 	gen := s.openGen.Load()
 	a.State, a.Polls = OpRunning, 1
 	b.State, b.Polls = OpRunning, 1
-	if err := s.SaveOperations(ctx, []Operation{a, b}); err != nil {
-		t.Fatal(err)
+	if stale, err := s.SaveOperations(ctx, []Operation{a, b}); err != nil || len(stale) != 0 {
+		t.Fatal(stale, err)
 	}
+	a, b = reread(t, s, a), reread(t, s, b)
 	a.Polls = 2
-	if err := s.SaveOperation(ctx, a); err != nil {
+	a, err := s.Transition(ctx, a)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if s.openGen.Load() != gen {
@@ -190,9 +194,10 @@ func TestOpenImageOperationIDs(t *testing.T) {
 	ask("polled", map[string]int64{"img0": a.ID})
 
 	b.ImageID = "new" // the copy learnt its image
-	if err := s.SaveOperations(ctx, []Operation{b}); err != nil {
-		t.Fatal(err)
+	if stale, err := s.SaveOperations(ctx, []Operation{b}); err != nil || len(stale) != 0 {
+		t.Fatal(stale, err)
 	}
+	b = reread(t, s, b)
 	ask("a copy's image known", map[string]int64{"img0": a.ID, "new": b.ID})
 	c := newOp(t, s, "c", "image.update", "u", "f1", "img0")
 	ask("a newer operation of img0", map[string]int64{"img0": c.ID, "new": b.ID})
@@ -201,7 +206,7 @@ func TestOpenImageOperationIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.State = OpFailed
-	if err := s.SaveOperation(ctx, c); err != nil {
+	if err := s.FinishOperation(ctx, c, nil, cloud.Image{}); err != nil {
 		t.Fatal(err)
 	}
 	ask("finished and failed", map[string]int64{"img0": a.ID})
@@ -291,4 +296,13 @@ func TestOperationsQuery(t *testing.T) {
 	if c, _ := s.CountOperations(ctx, []string{"f2"}, base); c.InFlight != 1 || c.Failed != 0 {
 		t.Errorf("counts in f2 = %+v", c)
 	}
+}
+
+func reread(t *testing.T, s *Store, o Operation) Operation {
+	t.Helper()
+	got, err := s.Operation(context.Background(), o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -30,15 +34,16 @@ type Cloud interface {
 // Store is what the tracker keeps. *store.Store satisfies it.
 type Store interface {
 	CreateIntentsLimited(ctx context.Context, ops []store.Operation, limit int) ([]store.Operation, error)
-	SaveOperation(ctx context.Context, o store.Operation) error
-	SaveOperations(ctx context.Context, ops []store.Operation) error
+	Transition(ctx context.Context, o store.Operation) (store.Operation, error)
+	SaveOperations(ctx context.Context, ops []store.Operation) (stale []int64, err error)
 	FinishOperation(ctx context.Context, o store.Operation, img *cloud.Image, removed cloud.Image) error
 	UpsertImage(ctx context.Context, img cloud.Image) error
 	Operation(ctx context.Context, id int64) (store.Operation, error)
-	DueOperations(ctx context.Context, now time.Time, limit int) ([]store.Operation, error)
-	Operations(ctx context.Context, q store.OperationQuery) ([]store.Operation, error)
-	NextDue(ctx context.Context) (time.Time, bool, error)
-	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
+	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int64) ([]store.Operation, error)
+	ClaimOperations(ctx context.Context, owner string, ids []int64, now time.Time, lease time.Duration) ([]store.Operation, error)
+	RenewClaims(ctx context.Context, owner string, ids []int64, now time.Time, lease time.Duration) error
+	RequestCancel(ctx context.Context, id int64) (store.Operation, error)
+	NextWork(ctx context.Context) (time.Time, bool, error)
 }
 
 var (
@@ -62,13 +67,29 @@ type Config struct {
 	// anything is written or sent (0 = no limit). It keeps one person's
 	// bulk actions from filling the watcher's queue for everyone.
 	MaxOpenPerUser int
+	// Lease is how long a claim on an operation lasts unless renewed
+	// (default 30 s); it is renewed every Lease/3 while the work lasts. A
+	// watcher that dies leaves its operations to another after this long.
+	Lease time.Duration
+	// StartWait bounds how long Start waits for the watcher to have sent
+	// the intents (default 5 s); past it the operation is returned pending.
+	StartWait time.Duration
+	// Owner names this watcher in the leases (default: host, pid and a
+	// random suffix, different for every Tracker).
+	Owner string
 	// Logger (default: discard) and Now (default time.Now).
 	Logger *slog.Logger
 	Now    func() time.Time
 }
 
-// Tracker starts operations and watches them to their end. Run is its
-// watcher loop; Start may be called from any goroutine.
+// Tracker writes intents and its watcher (Run, or Step) carries them to
+// their outcome: it is the one component that sends them and polls the
+// cloud, and only for operations it holds the lease of.
+//
+// In memory it keeps which operations it is working on (inflight: never
+// claimed twice by itself) and who waits for news of one (waiters: Start
+// and Cancel, told by the worker when it is done with the operation).
+// Both are owned by mu; the database is the record, these are hints.
 type Tracker struct {
 	cloud Cloud
 	store Store
@@ -76,6 +97,22 @@ type Tracker struct {
 	log   *slog.Logger
 	now   func() time.Time
 	wake  chan struct{}
+	owner string
+	// running: Run is watching. Without it (tools, tests that step by
+	// hand), Start and Cancel have their operations worked on through the
+	// same leased path at once, in their own goroutine.
+	running atomic.Int32
+
+	mu       sync.Mutex
+	inflight map[int64]bool
+	waiters  map[int64][]chan news
+}
+
+// news is what the worker tells a waiter of an operation: how it stands
+// after the work, and the cloud's refusal if there was one.
+type news struct {
+	op  store.Operation
+	err error
 }
 
 // New is a tracker over c and st.
@@ -92,7 +129,18 @@ func New(c Cloud, st Store, cfg Config) *Tracker {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 200
 	}
-	t := &Tracker{cloud: c, store: st, cfg: cfg, log: cfg.Logger, now: cfg.Now, wake: make(chan struct{}, 1)}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.StartWait <= 0 {
+		cfg.StartWait = 5 * time.Second
+	}
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		cfg.Owner = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), cloud.NewIdempotencyKey()[:8])
+	}
+	t := &Tracker{cloud: c, store: st, cfg: cfg, log: cfg.Logger, now: cfg.Now, wake: make(chan struct{}, 1),
+		owner: cfg.Owner, inflight: map[int64]bool{}, waiters: map[int64][]chan news{}}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -108,34 +156,28 @@ type Who struct {
 	Username string
 }
 
-// sendGrace is how long a freshly written intent is left to the caller
-// that sends it, before the watcher would send it too (after a crash
-// between the write and the call, for example). Longer than any call.
-const sendGrace = time.Minute
-
-// Start writes the intent down, sends it once and stores the answer. It
+// Start writes the intent down, hands it to the watcher and waits (at most
+// Config.StartWait, or until ctx ends) for the watcher to have sent it. It
 // returns the operation as it then stands:
 //   - running (or already done), with the cloud's operation id;
-//   - pending, when the cloud did not answer (unavailable, timed out): the
-//     watcher sends it again, with the same key, so it is done once;
+//   - pending, when the cloud did not answer (unavailable, timed out) or
+//     the watcher has not got to it yet: it is sent (again, with the same
+//     key, so it is done once) by the watcher;
 //   - failed, with the cloud's refusal as the error (a *cloud.Error with
 //     its field violations: the caller shows them next to the fields).
 func (t *Tracker) Start(ctx context.Context, who Who, batch string, in Intent) (store.Operation, error) {
-	ops, err := t.write(ctx, who, batch, []Intent{in})
+	ops, errs, err := t.StartBatch(ctx, who, batch, []Intent{in})
 	if err != nil {
 		return store.Operation{}, err
 	}
-	// The call must not die with the request that asked for it: the person
-	// closing the tab does not take back what they asked.
-	o, err := t.send(context.WithoutCancel(ctx), ops[0])
-	t.poke()
-	return o, err
+	return ops[0], errs[0]
 }
 
 // write writes intents down as pending operations of who, in one
-// transaction, within the per-person limit.
+// transaction, within the per-person limit. They are due at once.
 func (t *Tracker) write(ctx context.Context, who Who, batch string, ins []Intent) ([]store.Operation, error) {
 	ops := make([]store.Operation, len(ins))
+	now := t.now()
 	for i, in := range ins {
 		req, err := json.Marshal(in.req)
 		if err != nil {
@@ -144,7 +186,7 @@ func (t *Tracker) write(ctx context.Context, who Who, batch string, ins []Intent
 		o := in.op
 		o.Key, o.Batch, o.Request = cloud.NewIdempotencyKey(), batch, req
 		o.UserID, o.Username = who.UserID, who.Username
-		o.NextPollAt = t.now().Add(sendGrace)
+		o.CreatedAt, o.NextPollAt = now, now
 		ops[i] = o
 	}
 	ops, err := t.store.CreateIntentsLimited(ctx, ops, t.cfg.MaxOpenPerUser)
@@ -155,40 +197,199 @@ func (t *Tracker) write(ctx context.Context, who Who, batch string, ins []Intent
 }
 
 // StartBatch is Start for many intents of one bulk action: all of them are
-// written down in one transaction first — so a crash while asking leaves
-// either the whole batch to resume or nothing — then sent, a few at a
-// time. It returns each operation as it then stands and each one's error
-// (nil, or the cloud's refusal as with Start); err is set only when
-// nothing could be written.
+// written down in one transaction — so a crash while asking leaves either
+// the whole batch to the watcher or nothing — then the watcher sends them.
+// It returns each operation as it then stands and each one's error (nil,
+// or the cloud's refusal as with Start); err is set only when nothing
+// could be written.
 func (t *Tracker) StartBatch(ctx context.Context, who Who, batch string, ins []Intent) (ops []store.Operation, errs []error, err error) {
 	if ops, err = t.write(ctx, who, batch, ins); err != nil {
 		return nil, nil, err
 	}
-	errs = make([]error, len(ops))
-	sem := make(chan struct{}, min(t.cfg.Concurrency, 4))
-	var wg sync.WaitGroup
-	detached := context.WithoutCancel(ctx)
-	for i := range ops {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			ops[i], errs[i] = t.send(detached, ops[i])
-		})
-	}
-	wg.Wait()
-	t.poke()
+	ops, errs = t.await(ctx, ops)
 	return ops, errs, nil
 }
 
-// send sends o's request (again, with the same key, when it is retried)
-// and records the answer.
-func (t *Tracker) send(ctx context.Context, o store.Operation) (store.Operation, error) {
+// await hands ops to the watcher and waits for its news of each: until
+// the worker has been through them once, or StartWait passed, or ctx
+// ended. What has no news is returned as it stands in the store.
+func (t *Tracker) await(ctx context.Context, ops []store.Operation) ([]store.Operation, []error) {
+	ids := make([]int64, len(ops))
+	chans := make([]chan news, len(ops))
+	t.mu.Lock()
+	for i, o := range ops {
+		ids[i], chans[i] = o.ID, make(chan news, 1)
+		t.waiters[o.ID] = append(t.waiters[o.ID], chans[i])
+	}
+	t.mu.Unlock()
+	defer t.unwait(ids, chans)
+
+	expect := make([]bool, len(ops))
+	if t.running.Load() > 0 {
+		t.poke()
+		for i := range expect {
+			expect[i] = true
+		}
+	} else {
+		// No watcher runs in this process: work on them here, through the
+		// same lease as the watcher (the person closing the tab does not
+		// take back what they asked). What another process holds is not
+		// waited for.
+		mine := t.claimAndWork(context.WithoutCancel(ctx), ids)
+		for i, id := range ids {
+			expect[i] = mine[id]
+		}
+	}
+	timer := time.NewTimer(t.cfg.StartWait)
+	defer timer.Stop()
+	errs := make([]error, len(ops))
+	got := make([]bool, len(ops))
+wait:
+	for i, ch := range chans {
+		if !expect[i] {
+			continue
+		}
+		select {
+		case n := <-ch:
+			ops[i], errs[i], got[i] = n.op, n.err, true
+		case <-timer.C:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	for i := range ops {
+		if got[i] {
+			continue
+		}
+		select {
+		case n := <-chans[i]:
+			ops[i], errs[i] = n.op, n.err
+			continue
+		default:
+		}
+		if cur, err := t.store.Operation(context.WithoutCancel(ctx), ops[i].ID); err == nil {
+			ops[i] = cur
+		}
+	}
+	return ops, errs
+}
+
+func (t *Tracker) unwait(ids []int64, chans []chan news) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, id := range ids {
+		ws := slices.DeleteFunc(t.waiters[id], func(c chan news) bool { return c == chans[i] })
+		if len(ws) == 0 {
+			delete(t.waiters, id)
+		} else {
+			t.waiters[id] = ws
+		}
+	}
+}
+
+// tell gives the waiters of o.ID the news.
+func (t *Tracker) tell(o store.Operation, err error) {
+	t.mu.Lock()
+	ws := t.waiters[o.ID]
+	delete(t.waiters, o.ID)
+	t.mu.Unlock()
+	for _, c := range ws {
+		select {
+		case c <- news{o, err}:
+		default:
+		}
+	}
+}
+
+// claimAndWork claims ids (those not leased to anyone) and works on them.
+// It returns those of ids this tracker works or worked on: their waiters
+// hear from it.
+func (t *Tracker) claimAndWork(ctx context.Context, ids []int64) map[int64]bool {
+	mine := map[int64]bool{}
+	t.mu.Lock()
+	free := slices.DeleteFunc(slices.Clone(ids), func(id int64) bool {
+		if t.inflight[id] {
+			mine[id] = true
+			return true
+		}
+		return false
+	})
+	t.mu.Unlock()
+	ops, err := t.store.ClaimOperations(ctx, t.owner, free, t.now(), t.cfg.Lease)
+	if err != nil {
+		t.log.ErrorContext(ctx, "claim operations", "err", err)
+		return mine
+	}
+	for _, o := range ops {
+		mine[o.ID] = true
+	}
+	t.work(ctx, ops)
+	return mine
+}
+
+// process does what o, claimed, needs now: a cancel asked, a send, or a
+// poll. Still open after a poll, it is given to save (the worker batches
+// those); every other write is a guarded transition of its own. It
+// returns o as it then stands and the cloud's refusal, if any.
+func (t *Tracker) process(ctx context.Context, o store.Operation, save saver) (store.Operation, error) {
 	req, err := decodeRequest(o)
 	if err != nil {
 		o.State, o.ErrorCode, o.ErrorMessage = store.OpFailed, "Internal", err.Error()
 		return o, errors.Join(err, t.finish(ctx, o, nil, cloud.Image{}))
 	}
+	if o.Cancel == store.CancelRequested {
+		switch {
+		case o.State == store.OpPending && o.Attempts == 0:
+			// Never sent: nothing to cancel in the cloud.
+			o.State, o.ErrorCode, o.ErrorMessage = store.OpCancelled, "", "Cancelled before it was sent to the cloud."
+			return o, t.finish(ctx, o, nil, cloud.Image{})
+		case o.State == store.OpRunning && o.CloudID != "":
+			return t.cancel(ctx, o, req, save)
+		}
+		// Pending after a send that got no answer, or sending: send first
+		// (with the same key), the cancel follows once it runs.
+	}
+	if o.State == store.OpRunning {
+		return t.poll(ctx, o, req, save)
+	}
+	return t.send(ctx, o, req)
+}
+
+// cancel sends a person's cancel of o to the cloud, then polls o.
+func (t *Tracker) cancel(ctx context.Context, o store.Operation, req request, save saver) (store.Operation, error) {
+	_, err := t.cloud.CancelOperation(ctx, o.CloudID)
+	switch {
+	case err != nil && retryable(err):
+		t.log.WarnContext(ctx, "cancel operation: will retry", "id", o.ID, "err", err)
+		o.PollEvery = t.backoff(o.PollEvery, false)
+		o.NextPollAt = t.now().Add(o.PollEvery)
+		return o, save(ctx, o)
+	case err != nil:
+		// Refused (an operation the cloud cannot cancel): said once, to
+		// the person who asked; the operation goes on.
+		t.log.InfoContext(ctx, "cancel refused", "id", o.ID, "err", err)
+		o.Cancel = store.CancelSent
+		o.NextPollAt = t.now()
+		if _, serr := t.store.Transition(ctx, t.release(o)); serr != nil {
+			return o, errors.Join(err, fmt.Errorf("tracker: %w", serr))
+		}
+		return o, err
+	}
+	o.Cancel = store.CancelSent
+	return t.poll(ctx, o, req, save)
+}
+
+// send sends o's request (again, with the same key, when it is retried)
+// and records the answer: pending → sending → running, or back to
+// pending with backoff when the cloud did not answer, or failed.
+func (t *Tracker) send(ctx context.Context, o store.Operation, req request) (store.Operation, error) {
+	o.State = store.OpSending
 	o.Attempts++
+	o, err := t.store.Transition(ctx, o)
+	if err != nil {
+		return o, fmt.Errorf("tracker: %w", err)
+	}
 	var op cloud.Operation
 	switch req.Action {
 	case ActionCopy:
@@ -211,11 +412,16 @@ func (t *Tracker) send(ctx context.Context, o store.Operation) (store.Operation,
 		if retryable(err) {
 			// No answer: the cloud may or may not have started it. The same
 			// key makes the next send return the same operation if it did.
-			o.ErrorMessage = "No answer from the cloud yet (" + errorText(err) + "); trying again."
+			o.State = store.OpPending
+			o.ErrorCode, o.ErrorMessage = "", WaitingMessage
 			o.PollEvery = t.backoff(o.PollEvery, false)
 			o.NextPollAt = now.Add(o.PollEvery)
 			t.log.WarnContext(ctx, "send operation: will retry", "id", o.ID, "action", o.Action, "err", err)
-			return o, t.save(ctx, o)
+			o, serr := t.store.Transition(ctx, t.release(o))
+			if serr != nil {
+				return o, fmt.Errorf("tracker: %w", serr)
+			}
+			return o, nil
 		}
 		o.State, o.ErrorCode, o.ErrorMessage = store.OpFailed, errorCode(err), errorText(err)
 		t.log.InfoContext(ctx, "send operation: refused", "id", o.ID, "action", o.Action, "err", err)
@@ -226,13 +432,28 @@ func (t *Tracker) send(ctx context.Context, o store.Operation) (store.Operation,
 		o.ImageID = op.ImageID
 	}
 	o.PollEvery, o.NextPollAt, o.CloudModifiedAt = t.cfg.MinPoll, now.Add(t.cfg.MinPoll), op.ModifiedAt
-	if op.Done || op.Error != nil {
-		return t.observe(ctx, o, req, op, t.save)
+	if reason := mismatch(o, req, op); reason != "" {
+		return t.lose(ctx, o, op, reason)
 	}
-	// Before the running state is saved: until then the watcher does not
-	// poll it, so its final image cannot be overwritten by this one.
+	if op.Done || op.Error != nil {
+		return t.observe(ctx, o, req, op, t.saveNow)
+	}
+	// Before the running state is saved: until then nobody polls it, so
+	// its final image cannot be overwritten by this one.
 	t.showInFlight(ctx, o)
-	return o, t.save(ctx, o)
+	return o, t.saveNow(ctx, o)
+}
+
+// WaitingMessage is what a person reads on an operation whose sending the
+// cloud did not answer (unavailable, rate limited): it is sent again,
+// with the same key, until it does.
+const WaitingMessage = "Waiting for the cloud: it did not answer yet; the dashboard keeps trying (the change will be made once)."
+
+// release is o with its lease given back, for the write that ends a piece
+// of work.
+func (t *Tracker) release(o store.Operation) store.Operation {
+	o.ClaimedBy, o.ClaimedUntil = "", time.Time{}
+	return o
 }
 
 // showInFlight puts the target image as the cloud has it now (a new copy
@@ -261,18 +482,27 @@ func (t *Tracker) showInFlight(ctx context.Context, o store.Operation) {
 const LostMessage = "The cloud no longer knows this operation (it may have been restarted, or the operation expired), " +
 	"so the dashboard stopped following it. Check the image's status to see whether the change was made."
 
+// MismatchMessage is the reason a person reads for an operation whose id
+// the cloud answered with another operation (a restarted cloud reuses
+// ids): the dashboard cannot tell how the change it asked for went.
+const MismatchMessage = "The cloud answered this operation's id with a different operation (it was probably restarted and reused the id), " +
+	"so the dashboard stopped following it. Check the image's status to see whether the change was made."
+
 // saver records an operation that is still open.
 type saver func(context.Context, store.Operation) error
+
+// saveNow writes o (still open) at once, releasing its lease.
+func (t *Tracker) saveNow(ctx context.Context, o store.Operation) error {
+	if _, err := t.store.Transition(ctx, t.release(o)); err != nil {
+		return fmt.Errorf("tracker: %w", err)
+	}
+	return nil
+}
 
 // poll asks the cloud how o stands and records it: an end at once (with
 // its effect on the cache), a still open state through save (which the
 // watcher batches: one transaction for a step's polls, not one each).
-func (t *Tracker) poll(ctx context.Context, o store.Operation, save saver) (store.Operation, error) {
-	req, err := decodeRequest(o)
-	if err != nil {
-		o.State, o.ErrorCode, o.ErrorMessage = store.OpFailed, "Internal", err.Error()
-		return o, t.finish(ctx, o, nil, cloud.Image{})
-	}
+func (t *Tracker) poll(ctx context.Context, o store.Operation, req request, save saver) (store.Operation, error) {
 	o.Polls++
 	op, err := t.cloud.GetOperation(ctx, o.CloudID)
 	switch {
@@ -289,7 +519,48 @@ func (t *Tracker) poll(ctx context.Context, o store.Operation, save saver) (stor
 		t.log.WarnContext(ctx, "poll operation", "id", o.ID, "cloud_id", o.CloudID, "err", err)
 		return o, save(ctx, o)
 	}
+	if reason := mismatch(o, req, op); reason != "" {
+		return t.lose(ctx, o, op, reason)
+	}
 	return t.observe(ctx, o, req, op, save)
+}
+
+// lose ends o as lost: the cloud answered for its id an operation that is
+// not the one asked for.
+func (t *Tracker) lose(ctx context.Context, o store.Operation, op cloud.Operation, reason string) (store.Operation, error) {
+	t.log.WarnContext(ctx, "operation lost: the cloud answered another operation", "id", o.ID, "cloud_id", o.CloudID,
+		"action", o.Action, "image", o.ImageID, "got_metadata", op.MetadataType, "got_image", op.ImageID, "why", reason)
+	o.State, o.ErrorCode, o.ErrorMessage = store.OpLost, "Mismatch", MismatchMessage
+	return o, t.finish(ctx, o, nil, cloud.Image{})
+}
+
+// mismatch says why op is not the operation o asked for, or "" when it
+// may be: its metadata must be of the call's kind and name the image o
+// targets (when both are known).
+func mismatch(o store.Operation, req request, op cloud.Operation) string {
+	if op.MetadataType != "" {
+		name := op.MetadataType[strings.LastIndexByte(op.MetadataType, '.')+1:]
+		var kinds []string
+		switch req.Action {
+		case ActionCopy:
+			kinds = []string{"CreateImageMetadata"}
+		case ActionCopyToDesktop:
+			kinds = []string{"CopyDesktopImageMetadata", "CreateDesktopImageMetadata"}
+		case ActionCopyFromDesktop:
+			kinds = []string{"CopyFromDesktopMetadata", "CreateDesktopImageMetadata"}
+		case ActionUpdate:
+			kinds = []string{"UpdateImageMetadata", "UpdateDesktopImageMetadata"}
+		case ActionDelete:
+			kinds = []string{"DeleteImageMetadata", "DeleteDesktopImageMetadata"}
+		}
+		if len(kinds) > 0 && !slices.Contains(kinds, name) {
+			return "metadata " + name + " is not of " + req.Action
+		}
+	}
+	if o.ImageID != "" && op.ImageID != "" && o.ImageID != op.ImageID {
+		return "image " + op.ImageID + " is not " + o.ImageID
+	}
+	return ""
 }
 
 // observe records what the cloud says of o: still running (with the
@@ -310,6 +581,9 @@ func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, o
 	}
 	if op.Error != nil {
 		o.State = store.OpFailed
+		if op.Error.Code == "Canceled" && o.Cancel != store.CancelNone {
+			o.State = store.OpCancelled
+		}
 		img, removed := t.afterFailure(ctx, o)
 		return o, t.finish(ctx, o, img, removed)
 	}
@@ -372,73 +646,126 @@ func (t *Tracker) backoff(cur time.Duration, changed bool) time.Duration {
 	return min(2*cur, t.cfg.MaxPoll)
 }
 
-func (t *Tracker) save(ctx context.Context, o store.Operation) error {
-	if err := t.store.SaveOperation(ctx, o); err != nil {
-		return fmt.Errorf("tracker: %w", err)
-	}
-	return nil
-}
-
-// finish records o's end (and its effect on the cache) and writes the
-// outcome to the audit log in the name of the person who asked.
+// finish records o's end, its effect on the cache and its outcome in the
+// audit log, in one guarded transaction (store.FinishOperation): should
+// o have changed meanwhile, nothing is written, the error is
+// store.ErrStale, and whoever changed it owns the outcome.
 func (t *Tracker) finish(ctx context.Context, o store.Operation, img *cloud.Image, removed cloud.Image) error {
-	if err := t.store.FinishOperation(ctx, o, img, removed); err != nil {
+	err := t.store.FinishOperation(ctx, o, img, removed)
+	if img != nil && errors.Is(err, store.ErrInvalid) {
+		// An image the cache refuses must not keep the operation open for
+		// ever: it ends without it, and the next sync shows the image.
+		t.log.WarnContext(ctx, "finish operation without its image", "id", o.ID, "image", img.ID, "err", err)
+		err = t.store.FinishOperation(ctx, o, nil, removed)
+	}
+	if err != nil {
 		return fmt.Errorf("tracker: %w", err)
-	}
-	outcome, detail := store.OutcomeSuccess, "operation done"
-	if o.State != store.OpDone {
-		outcome, detail = store.OutcomeFailure, "operation "+string(o.State)+": "+o.ErrorCode+": "+o.ErrorMessage
-	}
-	if _, err := t.store.AppendAudit(ctx, store.AuditEntry{UserID: o.UserID, Username: o.Username, Action: o.Action,
-		TargetKind: "image", TargetID: o.ImageID, OperationID: o.CloudID, Outcome: outcome, Detail: detail}); err != nil {
-		t.log.ErrorContext(ctx, "audit operation outcome", "id", o.ID, "err", err)
 	}
 	return nil
 }
 
-// Cancel asks the cloud to cancel the running operation id (where the API
-// allows it) and polls it soon.
+// Cancel asks for operation id to be cancelled. The request is recorded
+// (an intent, like the operation itself) and the watcher acts on it while
+// the operation is unfinished: an intent never sent ends cancelled at
+// once, a running one has CancelOperation sent to the cloud and is polled
+// to its end. Cancel waits for that as Start does, and returns the
+// cloud's refusal if it refused. On an operation already finished it
+// changes nothing and returns a *FinishedError.
 func (t *Tracker) Cancel(ctx context.Context, id int64) (store.Operation, error) {
-	o, err := t.store.Operation(ctx, id)
+	o, err := t.store.RequestCancel(ctx, id)
+	if errors.Is(err, store.ErrFinished) {
+		return o, &FinishedError{Op: o}
+	}
 	if err != nil {
 		return o, fmt.Errorf("tracker: %w", err)
 	}
-	if o.State != store.OpRunning || o.CloudID == "" {
-		return o, fmt.Errorf("tracker: cancel operation %d: %w: it is %s", id, ErrNotRunning, o.State)
-	}
-	if _, err := t.cloud.CancelOperation(ctx, o.CloudID); err != nil {
-		return o, err
-	}
-	o.PollEvery, o.NextPollAt = t.cfg.MinPoll, t.now()
-	if err := t.save(ctx, o); err != nil {
-		return o, err
-	}
-	t.poke()
-	return o, nil
+	ops, errs := t.await(ctx, []store.Operation{o})
+	return ops[0], errs[0]
 }
 
 // ErrNotRunning: the operation has no cloud operation to act on (yet or
-// any more).
+// any more). A cancel of a finished one is a *FinishedError, which is it.
 var ErrNotRunning = errors.New("operation not running")
 
-// Step handles every open operation due now, at most Config.Batch, with
-// bounded concurrency: pending ones are sent, running ones polled. It
-// returns how many it handled. Run calls it in a loop; tests call it on a
-// fake clock.
+// FinishedError: a change asked of an operation that has already ended;
+// nothing was done. Its message, for the person, starts "already
+// finished: " and says the outcome in plain words.
+type FinishedError struct{ Op store.Operation }
+
+func (e *FinishedError) Error() string { return "already finished: " + Outcome(e.Op) }
+
+func (e *FinishedError) Is(target error) bool {
+	return target == ErrNotRunning || target == store.ErrFinished
+}
+
+// Outcome says how o ended, in plain words ("the copy succeeded").
+func Outcome(o store.Operation) string {
+	what := "the " + strings.ToLower(ActionTitle(o.Action))
+	switch o.State {
+	case store.OpDone:
+		return what + " succeeded"
+	case store.OpFailed:
+		if o.ErrorMessage != "" {
+			return what + " failed (" + o.ErrorMessage + ")"
+		}
+		return what + " failed"
+	case store.OpCancelled:
+		return what + " was cancelled"
+	case store.OpLost:
+		return what + " was lost: the dashboard stopped following it"
+	}
+	return what + " is " + string(o.State)
+}
+
+// Step claims the operations due now, at most Config.Batch, and works on
+// them with bounded concurrency: intents are sent, running ones polled,
+// cancels sent. It first renews the leases of what it is still working
+// on. It returns how many it claimed. Run calls it in a loop; tests call
+// it on a fake clock.
 func (t *Tracker) Step(ctx context.Context) (int, error) {
-	due, err := t.store.DueOperations(ctx, t.now(), t.cfg.Batch)
+	skip := t.working()
+	if err := t.store.RenewClaims(ctx, t.owner, skip, t.now(), t.cfg.Lease); err != nil {
+		t.log.ErrorContext(ctx, "renew leases", "err", err)
+	}
+	due, err := t.store.ClaimDue(ctx, t.owner, t.now(), t.cfg.Lease, t.cfg.Batch, skip)
 	if err != nil {
 		return 0, fmt.Errorf("tracker: %w", err)
 	}
-	t.handle(ctx, due)
+	t.work(ctx, due)
 	return len(due), nil
 }
 
-// handle sends or polls each of ops, Concurrency at a time. The polls that
-// leave an operation open are written together at the end, in one
-// transaction: with a thousand operations in flight, one write each made
-// the writer the bottleneck.
-func (t *Tracker) handle(ctx context.Context, ops []store.Operation) {
+// working lists the operations this tracker is working on.
+func (t *Tracker) working() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]int64, 0, len(t.inflight))
+	for id := range t.inflight {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// work processes ops (claimed by this tracker), Concurrency at a time,
+// renewing their leases while it lasts. The polls that leave an operation
+// open are written together at the end, in one transaction: with a
+// thousand operations in flight, one write each made the writer the
+// bottleneck. Each operation's waiters hear of it once it is written.
+func (t *Tracker) work(ctx context.Context, ops []store.Operation) {
+	if len(ops) == 0 {
+		return
+	}
+	t.mu.Lock()
+	ops = slices.DeleteFunc(ops, func(o store.Operation) bool { return t.inflight[o.ID] })
+	for _, o := range ops {
+		t.inflight[o.ID] = true
+	}
+	t.mu.Unlock()
+	done := make(chan struct{})
+	go t.renew(ctx, done)
+	defer close(done)
+
 	sem := make(chan struct{}, t.cfg.Concurrency)
 	var (
 		wg      sync.WaitGroup
@@ -447,63 +774,101 @@ func (t *Tracker) handle(ctx context.Context, ops []store.Operation) {
 	)
 	collect := func(_ context.Context, o store.Operation) error {
 		mu.Lock()
-		pending = append(pending, o)
+		pending = append(pending, t.release(o))
 		mu.Unlock()
 		return nil
 	}
 	for _, o := range ops {
 		if ctx.Err() != nil {
-			break
+			t.forget(o, nil, false)
+			continue
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			var err error
-			if o.State == store.OpPending {
-				_, err = t.send(ctx, o)
-				if err != nil && !isCloudError(err) {
-					t.log.ErrorContext(ctx, "resend operation", "id", o.ID, "err", err)
-				}
+			held := false
+			got, err := t.process(ctx, o, func(ctx context.Context, o store.Operation) error {
+				held = true
+				return collect(ctx, o)
+			})
+			switch {
+			case errors.Is(err, store.ErrStale):
+				// Another watcher took it over (or it finished meanwhile):
+				// what this one learnt is dropped, never written over.
+				t.log.InfoContext(ctx, "operation changed meanwhile: work dropped", "id", o.ID)
+				t.forget(got, nil, true)
 				return
+			case err != nil && !isCloudError(err):
+				t.log.ErrorContext(ctx, "work on operation", "id", o.ID, "err", err)
 			}
-			if _, err = t.poll(ctx, o, collect); err != nil {
-				t.log.ErrorContext(ctx, "poll operation", "id", o.ID, "err", err)
+			if !held {
+				t.forget(got, err, false)
 			}
 		})
 	}
 	wg.Wait()
-	if len(pending) > 0 {
-		// Even when ctx has ended: what was learnt is written.
-		if err := t.store.SaveOperations(context.WithoutCancel(ctx), pending); err != nil {
-			t.log.ErrorContext(ctx, "save polled operations", "count", len(pending), "err", err)
+	if len(pending) == 0 {
+		return
+	}
+	// Even when ctx has ended: what was learnt is written.
+	stale, err := t.store.SaveOperations(context.WithoutCancel(ctx), pending)
+	if err != nil {
+		t.log.ErrorContext(ctx, "save polled operations", "count", len(pending), "err", err)
+	}
+	for _, o := range pending {
+		if slices.Contains(stale, o.ID) || err != nil {
+			t.forget(o, nil, true)
+			continue
 		}
+		o.Version++
+		t.forget(o, nil, false)
 	}
 }
 
-// Resume sends every pending intent now, whatever its due time: at
-// start-up these are the calls a previous process wrote down but may not
-// have sent. Run calls it first.
-func (t *Tracker) Resume(ctx context.Context) (int, error) {
-	pending, err := t.store.Operations(ctx, store.OperationQuery{States: []store.OpState{store.OpPending}, Limit: store.MaxOperationLimit, WithRequest: true})
-	if err != nil {
-		return 0, fmt.Errorf("tracker: resume: %w", err)
+// forget ends this tracker's work on o and tells its waiters; reread: o
+// is not what is stored (the write was refused), read it again for them.
+func (t *Tracker) forget(o store.Operation, err error, reread bool) {
+	t.mu.Lock()
+	delete(t.inflight, o.ID)
+	t.mu.Unlock()
+	if reread {
+		if cur, rerr := t.store.Operation(context.Background(), o.ID); rerr == nil {
+			o = cur
+		}
 	}
-	t.handle(ctx, pending)
-	return len(pending), nil
+	t.tell(o, err)
+}
+
+// renew renews the leases of what this tracker works on every Lease/3
+// until done is closed.
+func (t *Tracker) renew(ctx context.Context, done <-chan struct{}) {
+	tick := time.NewTicker(t.cfg.Lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := t.store.RenewClaims(ctx, t.owner, t.working(), t.now(), t.cfg.Lease); err != nil {
+				t.log.ErrorContext(ctx, "renew leases", "err", err)
+			}
+		}
+	}
 }
 
 // idleWait bounds a sleep of the loop: it looks again at least this often
 // (an operation written by another process, a clock change).
 const idleWait = 5 * time.Second
 
-// Run resumes what a previous process left, then watches until ctx ends.
-// It returns nil when ctx ends.
+// Run watches until ctx ends; it returns nil then. At start-up it is the
+// same loop: what a previous process left (intents never sent, sends
+// never answered, operations never finished) is claimed as soon as that
+// process's leases have expired, and carried on with the same keys.
 func (t *Tracker) Run(ctx context.Context) error {
-	if n, err := t.Resume(ctx); err != nil {
-		t.log.ErrorContext(ctx, "resume operations", "err", err)
-	} else if n > 0 {
-		t.log.InfoContext(ctx, "resumed pending operations", "count", n)
-	}
+	t.running.Add(1)
+	defer t.running.Add(-1)
 	for ctx.Err() == nil {
 		n, err := t.Step(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -513,7 +878,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 			continue // more are due
 		}
 		wait := idleWait
-		if next, ok, err := t.store.NextDue(ctx); err == nil && ok {
+		if next, ok, err := t.store.NextWork(ctx); err == nil && ok {
 			wait = min(max(next.Sub(t.now()), 10*time.Millisecond), idleWait)
 		}
 		timer := time.NewTimer(wait)

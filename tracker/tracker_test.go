@@ -280,7 +280,7 @@ func TestCrashSafety(t *testing.T) {
 	in := e.copyIntent("crash-before-call")
 	req, _ := json.Marshal(in.req)
 	o1 := in.op
-	o1.Key, o1.Request, o1.NextPollAt = cloud.NewIdempotencyKey(), req, e.clock.Now().Add(sendGrace)
+	o1.Key, o1.Request, o1.NextPollAt = cloud.NewIdempotencyKey(), req, e.clock.Now()
 	o1, err := e.store.CreateIntent(ctx, o1)
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +290,7 @@ func TestCrashSafety(t *testing.T) {
 	in = e.copyIntent("crash-after-call")
 	req, _ = json.Marshal(in.req)
 	o2 := in.op
-	o2.Key, o2.Request, o2.NextPollAt = cloud.NewIdempotencyKey(), req, e.clock.Now().Add(sendGrace)
+	o2.Key, o2.Request, o2.NextPollAt = cloud.NewIdempotencyKey(), req, e.clock.Now()
 	if o2, err = e.store.CreateIntent(ctx, o2); err != nil {
 		t.Fatal(err)
 	}
@@ -301,10 +301,11 @@ func TestCrashSafety(t *testing.T) {
 	// 3. Between call and done: running, then the process stops.
 	o3 := mustStart(t, e, e.copyIntent("crash-while-running"))
 
-	// Restart: a new tracker on the same file; its first act is Resume.
+	// Restart: a new tracker on the same file; its first step is the
+	// resume.
 	e.store.Close()
 	e.open()
-	if n, err := e.tr.Resume(ctx); err != nil || n != 2 {
+	if n, err := e.tr.Step(ctx); err != nil || n != 2 {
 		t.Fatalf("resumed %d, %v; want the 2 pending intents", n, err)
 	}
 	for _, id := range []int64{o1.ID, o2.ID, o3.ID} {

@@ -49,6 +49,7 @@ var OpStateChoices = []Choice{
 	{"done", "Done"},
 	{OpStateProblem, "Failed or lost"},
 	{"failed", "Failed"},
+	{"cancelled", "Cancelled"},
 	{"lost", "Lost"},
 }
 
@@ -64,7 +65,7 @@ type OpRow struct {
 	ImageName   string
 	SourceID    string
 	User        string
-	// State is the store's: pending, running, done, failed or lost.
+	// State is the store's: pending, sending, running, done, failed, cancelled or lost.
 	State string
 	// Failing: running, but the cloud reported an error.
 	Failing bool
@@ -77,7 +78,9 @@ type OpRow struct {
 }
 
 // Open tells whether the operation is still being worked on.
-func (r OpRow) Open() bool { return r.State == "pending" || r.State == "running" }
+func (r OpRow) Open() bool {
+	return r.State == "pending" || r.State == "sending" || r.State == "running"
+}
 
 // URL is the operation's details page.
 func (r OpRow) URL() string { return OperationURL(r.ID) }
@@ -117,14 +120,21 @@ func (r OpRow) StateTitle() string {
 	switch {
 	case r.Failing:
 		return "Failing"
+	case r.State == "pending" && r.Message != "":
+		// A send the cloud did not answer: sent again with the same key.
+		return "Waiting for the cloud"
 	case r.State == "pending":
 		return "Queued"
+	case r.State == "sending":
+		return "Sending"
 	case r.State == "running":
 		return "In progress"
 	case r.State == "done":
 		return "Done"
 	case r.State == "failed":
 		return "Failed"
+	case r.State == "cancelled":
+		return "Cancelled"
 	case r.State == "lost":
 		return "Lost"
 	}
@@ -139,7 +149,7 @@ func (r OpRow) opBadgeClass() string {
 	switch {
 	case r.Failing, r.State == "lost":
 		return "badge-deleting"
-	case r.State == "pending":
+	case r.State == "pending", r.State == "sending", r.State == "cancelled":
 		return "badge-unknown"
 	case r.State == "running":
 		return "badge-creating"
