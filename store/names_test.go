@@ -73,7 +73,7 @@ func TestOpenOperationNames(t *testing.T) {
 	mk("k3", deleteAction, cloud.Compute, "b1g-a", "being-deleted")
 	done := mk("k4", "image.copy", cloud.Compute, "b1g-a", "finished")
 	done.State = OpDone
-	if err := s.SaveOperation(ctx, done); err != nil {
+	if err := s.FinishOperation(ctx, done, nil, cloud.Image{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.OpenOperationNames(ctx, cloud.Compute, "b1g-a",
