@@ -182,20 +182,25 @@ func (f *fakeCloud) DeleteImage(_ context.Context, key string, _ cloud.Service, 
 	})
 }
 
-func (f *fakeCloud) GetOperation(_ context.Context, id string) (cloud.Operation, error) {
+// checkOp is the fault injected, if any, into call what on operation id.
+func (f *fakeCloud) checkOp(what, id string) error {
 	f.mu.Lock()
-	op, ok := f.ops[id]
 	key := ""
-	if ok {
+	if op, ok := f.ops[id]; ok {
 		key = op.key
 	}
 	f.mu.Unlock()
-	if err := f.check("poll", key); err != nil {
+	return f.check(what, key)
+}
+
+func (f *fakeCloud) GetOperation(_ context.Context, id string) (cloud.Operation, error) {
+	if err := f.checkOp("poll", id); err != nil {
 		return cloud.Operation{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if op, ok = f.ops[id]; !ok {
+	op, ok := f.ops[id]
+	if !ok {
 		return cloud.Operation{}, fakeErr(codes.NotFound, "operation "+id+" not found")
 	}
 	op.polls++
@@ -221,18 +226,12 @@ func (f *fakeCloud) GetOperation(_ context.Context, id string) (cloud.Operation,
 }
 
 func (f *fakeCloud) CancelOperation(_ context.Context, id string) (cloud.Operation, error) {
-	f.mu.Lock()
-	op, ok := f.ops[id]
-	key := ""
-	if ok {
-		key = op.key
-	}
-	f.mu.Unlock()
-	if err := f.check("cancel", key); err != nil {
+	if err := f.checkOp("cancel", id); err != nil {
 		return cloud.Operation{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	op, ok := f.ops[id]
 	if !ok {
 		return cloud.Operation{}, fakeErr(codes.NotFound, "operation "+id+" not found")
 	}
