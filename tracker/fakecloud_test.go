@@ -71,6 +71,17 @@ func (f *fakeCloud) restart() {
 	f.ops, f.byKey, f.nextOp = map[string]*fakeOp{}, map[string]string{}, 0
 }
 
+// restartFromSeed is restart from the seed it started with, on a fresh
+// state: the last image made is forgotten, and its id is handed out again
+// to the next one (an emulator started again from the same seed does that).
+func (f *fakeCloud) restartFromSeed() {
+	f.restart()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.images, fmt.Sprintf("img%05d", f.nextImg))
+	f.nextImg--
+}
+
 func (f *fakeCloud) sendsOf(key string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

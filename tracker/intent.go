@@ -59,6 +59,18 @@ type request struct {
 	Update  *cloud.ImageUpdate `json:"update,omitempty"`
 }
 
+// copyTarget is the folder and name of the image a copy asked for; "" for
+// an action that makes no image.
+func (r request) copyTarget() (folder, name string) {
+	switch {
+	case r.Create != nil:
+		return r.Create.FolderID, r.Create.Name
+	case r.Desktop != nil:
+		return r.Desktop.FolderID, r.Desktop.Name
+	}
+	return "", ""
+}
+
 type desktopCopy struct {
 	FolderID      string            `json:"folder_id"`
 	Name          string            `json:"name"`

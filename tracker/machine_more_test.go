@@ -294,6 +294,12 @@ func TestOpIDReuse(t *testing.T) {
 			_, _ = m.cloud.CreateImage(context.Background(), "someone-else", cloud.CreateImageSpec{FolderID: "f-other", Name: "theirs"})
 		}, MismatchMessage},
 		{"nothing under the id", func(*menv) {}, LostMessage},
+		// A cloud started again from the same seed hands out the same
+		// operation and image ids: only the image's name and folder tell.
+		{"the same kind and image id for another copy", func(m *menv) {
+			m.cloud.restartFromSeed()
+			_, _ = m.cloud.CreateImage(context.Background(), "someone-else", cloud.CreateImageSpec{FolderID: "f-other", Name: "theirs"})
+		}, MismatchMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

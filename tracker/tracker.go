@@ -603,6 +603,12 @@ func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, o
 		}
 	}
 	if img != nil {
+		// The last word on identity: a copy made the image it named in
+		// the folder it named. A cloud started again from its seed hands
+		// out the same operation and image ids to other copies.
+		if folder, name := req.copyTarget(); name != "" && (img.Name != name || img.FolderID != "" && img.FolderID != folder) {
+			return t.lose(ctx, o, op, "the finished image is "+img.Name+" in "+img.FolderID+", not "+name+" in "+folder)
+		}
 		if img.Service == "" {
 			img.Service = o.Service
 		}
