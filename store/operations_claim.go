@@ -20,8 +20,8 @@ import (
 // the lease.
 
 // ClaimDue leases to owner, until now+lease, up to limit open operations
-// that are due (next poll at or before now, or a cancel asked and not yet
-// sent) and not leased to anyone (claimed_until ≤ now), leaving out skip
+// that are due (next poll at or before now; a cancel asked brings it to
+// then) and not leased to anyone (claimed_until ≤ now), leaving out skip
 // (those owner is already working on). They come back with their
 // requests, the most overdue first.
 func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int64) ([]Operation, error) {
@@ -37,17 +37,14 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 	for _, id := range skip {
 		args = append(args, id)
 	}
-	notIn2 := ""
-	if len(skip) > 0 {
-		notIn2 = ` AND id NOT IN (` + placeholders(len(skip)) + `)`
-	}
-	args = append(args, limit, ms(now))
+	args = append(args, ms(now))
+	// A cancel asked is due at once (RequestCancel brings its next poll to
+	// now), and then waits its backoff like any other work: a cancel that
+	// cannot go out (the cloud down) is not tried in a loop.
 	return s.claim(ctx, `UPDATE operations SET claimed_by = ?, claimed_until = ?, version = version + 1
 WHERE id IN (
 	SELECT id FROM (SELECT id FROM operations WHERE state IN `+openStates+` AND next_poll_at <= ? AND claimed_until <= ?`+notIn+`
 		ORDER BY next_poll_at, id LIMIT ?)
-	UNION
-	SELECT id FROM (SELECT id FROM operations WHERE cancel_requested = 1 AND state IN `+openStates+notIn2+` LIMIT ?)
 ) AND claimed_until <= ?
 RETURNING `+opCols, args...)
 }
@@ -130,7 +127,7 @@ var ErrFinished = errors.New("operation already finished")
 // lease holder's work in hand stays good, and its writes keep the
 // request). On an operation that ended it changes nothing and returns the
 // operation with ErrFinished.
-func (s *Store) RequestCancel(ctx context.Context, id int64) (Operation, error) {
+func (s *Store) RequestCancel(ctx context.Context, id int64, now time.Time) (Operation, error) {
 	var o Operation
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
 		o, err = scanOp(tx.QueryRowContext(ctx, `SELECT `+opCols+` FROM operations WHERE id = ?`, id))
@@ -147,8 +144,8 @@ func (s *Store) RequestCancel(ctx context.Context, id int64) (Operation, error) 
 			return nil
 		}
 		o.Cancel = CancelRequested
-		_, err = tx.ExecContext(ctx, `UPDATE operations SET cancel_requested = 1
-WHERE id = ? AND cancel_requested = 0 AND state IN `+openStates, id)
+		_, err = tx.ExecContext(ctx, `UPDATE operations SET cancel_requested = 1, next_poll_at = min(next_poll_at, ?)
+WHERE id = ? AND cancel_requested = 0 AND state IN `+openStates, ms(now), id)
 		return err
 	})
 	if err != nil {
@@ -159,12 +156,11 @@ WHERE id = ? AND cancel_requested = 0 AND state IN `+openStates, id)
 }
 
 // NextWork is when the earliest open operation is due for a watcher: its
-// next poll, or a cancel asked, but not before its lease ends; ok is false
-// when none is open.
+// next poll (a cancel asked brings it to then), but not before its lease
+// ends; ok is false when none is open.
 func (s *Store) NextWork(ctx context.Context) (t time.Time, ok bool, err error) {
 	var v sql.NullInt64
-	err = s.r.QueryRowContext(ctx, `SELECT min(CASE WHEN cancel_requested = 1 THEN claimed_until
-	ELSE max(next_poll_at, claimed_until) END) FROM operations WHERE state IN `+openStates).Scan(&v)
+	err = s.r.QueryRowContext(ctx, `SELECT min(max(next_poll_at, claimed_until)) FROM operations WHERE state IN `+openStates).Scan(&v)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next work: %w", err)
 	}

@@ -103,7 +103,7 @@ func TestFinishedIsTerminal(t *testing.T) {
 		if got, _ := s.Operation(ctx, o.ID); got.State != st {
 			t.Errorf("%s became %s", st, got.State)
 		}
-		if _, err := s.RequestCancel(ctx, o.ID); !errors.Is(err, ErrFinished) {
+		if _, err := s.RequestCancel(ctx, o.ID, time.Now()); !errors.Is(err, ErrFinished) {
 			t.Errorf("cancel of a %s operation: %v, want ErrFinished", st, err)
 		}
 	}
@@ -173,7 +173,7 @@ func TestLeases(t *testing.T) {
 	if _, err := s.Transition(ctx, o2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RequestCancel(ctx, o2.ID); err != nil {
+	if _, err := s.RequestCancel(ctx, o2.ID, at.Add(52*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := s.ClaimDue(ctx, "d", at.Add(52*time.Second), lease, 10, nil); len(d) != 1 || d[0].ID != o2.ID || d[0].Cancel != CancelRequested {

@@ -89,11 +89,11 @@ func (c *crashStore) RenewClaims(ctx context.Context, owner string, ids []int64,
 	return c.Store.RenewClaims(ctx, owner, ids, now, lease)
 }
 
-func (c *crashStore) RequestCancel(ctx context.Context, id int64) (store.Operation, error) {
+func (c *crashStore) RequestCancel(ctx context.Context, id int64, now time.Time) (store.Operation, error) {
 	if c.dead() {
 		return store.Operation{}, errCrash
 	}
-	return c.Store.RequestCancel(ctx, id)
+	return c.Store.RequestCancel(ctx, id, now)
 }
 
 // TestCrashAtEveryStep stops the process at each write of the state
@@ -376,5 +376,40 @@ func TestSendFaultsRetried(t *testing.T) {
 				t.Errorf("= %s after %d attempts", o.State, o.Attempts)
 			}
 		})
+	}
+}
+
+// TestCancelWhileTheCloudIsDown: a cancel asked of an intent whose sends
+// get no answer waits its backoff like the sends do; steps taken in a loop
+// (nothing due) try the cloud no more (a second attack saw 800 sends in
+// 20 s).
+func TestCancelWhileTheCloudIsDown(t *testing.T) {
+	m := newMEnv(t)
+	st := m.open()
+	tr := m.tracker(st, "a")
+	var sends atomic.Int64
+	m.cloud.setFault(func(call, _ string) error {
+		if call == "send" {
+			sends.Add(1)
+			return fakeErr(codes.Unavailable, "down")
+		}
+		return nil
+	})
+	ctx := context.Background()
+	o, err := tr.Start(ctx, Who{Username: "amir"}, "", m.copyIntent("stuck"))
+	if err != nil || o.State != store.OpPending {
+		t.Fatalf("start = %s, %v; want pending", o.State, err)
+	}
+	if _, err := tr.Cancel(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := sends.Load()
+	for range 50 {
+		if _, err := tr.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sends.Load() - before; n > 1 {
+		t.Errorf("%d sends in 50 steps with the clock still, want at most 1 (then the backoff)", n)
 	}
 }

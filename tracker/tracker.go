@@ -42,7 +42,7 @@ type Store interface {
 	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int64) ([]store.Operation, error)
 	ClaimOperations(ctx context.Context, owner string, ids []int64, now time.Time, lease time.Duration) ([]store.Operation, error)
 	RenewClaims(ctx context.Context, owner string, ids []int64, now time.Time, lease time.Duration) error
-	RequestCancel(ctx context.Context, id int64) (store.Operation, error)
+	RequestCancel(ctx context.Context, id int64, now time.Time) (store.Operation, error)
 	NextWork(ctx context.Context) (time.Time, bool, error)
 }
 
@@ -678,7 +678,7 @@ func (t *Tracker) finish(ctx context.Context, o store.Operation, img *cloud.Imag
 // cloud's refusal if it refused. On an operation already finished it
 // changes nothing and returns a *FinishedError.
 func (t *Tracker) Cancel(ctx context.Context, id int64) (store.Operation, error) {
-	o, err := t.store.RequestCancel(ctx, id)
+	o, err := t.store.RequestCancel(ctx, id, t.now())
 	if errors.Is(err, store.ErrFinished) {
 		return o, &FinishedError{Op: o}
 	}
