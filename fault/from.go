@@ -102,6 +102,9 @@ func From(err error) *Error {
 	if ol, ok := errors.AsType[*store.OpenLimitError](err); ok {
 		fe.Message = ol.Message() // written for the person who asked, with the numbers
 	}
+	if nf, ok := errors.AsType[*store.NameInFlightError](err); ok {
+		fe.Message = nf.Message()
+	}
 	if ce, ok := errors.AsType[*cloud.Error](err); ok && len(ce.Violations) > 0 {
 		fe.Fields = make(map[string]string, len(ce.Violations))
 		for _, v := range ce.Violations {

@@ -190,12 +190,33 @@ func (e *OpenLimitError) Message() string {
 		e.Open, e.Asked, e.Limit)
 }
 
+// NameInFlightError refuses intents one of which names an image that an
+// unfinished operation is already giving that name in the folder. It is
+// ErrExists.
+type NameInFlightError struct {
+	Name      string
+	Operation int64 // the operation already under way
+}
+
+func (e *NameInFlightError) Error() string {
+	return fmt.Sprintf("operation %d is already making an image named %q there", e.Operation, e.Name)
+}
+
+func (e *NameInFlightError) Unwrap() error { return ErrExists }
+
+// Message is the refusal as a person reads it.
+func (e *NameInFlightError) Message() string {
+	return fmt.Sprintf("An image named %s is already being made in that folder (was the form sent twice?), so nothing was copied. "+
+		"See the operations page, or choose another name.", e.Name)
+}
+
 // CreateIntentsLimited is CreateIntents refusing with an *OpenLimitError
 // when the person the intents belong to (they all belong to one: the
 // first's UserID) would have more than limit open operations with them.
 // The count is read in the write's own transaction, so two requests at
 // once cannot both slip under the limit. limit ≤ 0, or no user, is no
-// limit.
+// limit. A copy naming an image another unfinished operation is
+// already making in its folder refuses them all (*NameInFlightError).
 func (s *Store) CreateIntentsLimited(ctx context.Context, in []Operation, limit int) ([]Operation, error) {
 	now := s.now()
 	out := make([]Operation, 0, len(in))
@@ -221,6 +242,26 @@ WHERE user_id = ? AND state IN `+openStates, out[0].UserID).Scan(&open); err != 
 			}
 			if open+len(out) > limit {
 				return &OpenLimitError{Open: open, Asked: len(out), Limit: limit}
+			}
+		}
+		// A name another unfinished operation is already giving an image
+		// in the folder (the same form sent twice, two people at once):
+		// checked here, in the write's own transaction, so two plans made
+		// at the same moment cannot both pass the planner's look-up.
+		open := openStateArgs()
+		for _, o := range out {
+			if o.ImageName == "" || o.ImageID != "" {
+				continue // not an image in the making (a copy has no id yet)
+			}
+			args := append([]any{o.FolderID, o.ImageName, string(o.Service), deleteAction}, open...)
+			var name string
+			var id int64
+			err := tx.QueryRowContext(ctx, openOpNamesSQL(1, len(open)), args...).Scan(&name, &id)
+			if err == nil {
+				return &NameInFlightError{Name: o.ImageName, Operation: id}
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("names in flight: %w", err)
 			}
 		}
 		for i, o := range out {

@@ -100,3 +100,44 @@ func TestCreateIntentsLimited(t *testing.T) {
 		t.Errorf("%d concurrent starts written, want %d", ok, limit)
 	}
 }
+
+// TestCreateIntentsNameInFlight: two plans made at the same moment both
+// passed the planner's look-up (the same bulk copy sent twice); the second
+// write finds the first's names in flight, in its own transaction, and is
+// refused whole. A name in another folder, or one whose copy has ended,
+// is free.
+func TestCreateIntentsNameInFlight(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	batch := func(key, folder string, names ...string) []Operation {
+		var ops []Operation
+		for i, n := range names {
+			ops = append(ops, Operation{Key: fmt.Sprint(key, i), Action: "image.copy", Service: cloud.Compute, FolderID: folder,
+				ImageName: n, Request: []byte("{}"), UserID: 0})
+		}
+		return ops
+	}
+	first, err := s.CreateIntentsLimited(ctx, batch("a", "f1", "x-copy", "y-copy"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateIntentsLimited(ctx, batch("b", "f1", "z-copy", "y-copy"), 0)
+	var nf *NameInFlightError
+	if !errors.As(err, &nf) || nf.Name != "y-copy" || !errors.Is(err, ErrExists) {
+		t.Fatalf("the second batch = %v, want NameInFlightError for y-copy", err)
+	}
+	if got, _ := s.Operations(ctx, OperationQuery{Limit: 10}); len(got) != 2 {
+		t.Errorf("%d operations, want the first batch's 2 only (the second refused whole)", len(got))
+	}
+	if _, err := s.CreateIntentsLimited(ctx, batch("c", "f2", "y-copy"), 0); err != nil {
+		t.Errorf("the same name in another folder: %v", err)
+	}
+	done := first[1]
+	done.State = OpDone
+	if err := s.FinishOperation(ctx, done, nil, cloud.Image{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateIntentsLimited(ctx, batch("d", "f1", "y-copy"), 0); err != nil {
+		t.Errorf("the name once its copy ended: %v", err)
+	}
+}
