@@ -18,8 +18,9 @@ var ErrBusy = errors.New("too many password checks at once")
 // their turn (at most Wait), which on a small server is also faster in
 // total, since the hashes share the same cores either way.
 type Hasher struct {
-	slots chan struct{}
-	wait  time.Duration
+	slots  chan struct{}
+	wait   time.Duration
+	params Params
 }
 
 // HasherConfig sets a Hasher's bounds.
@@ -29,6 +30,9 @@ type HasherConfig struct {
 	Slots int
 	// Wait is the longest a check waits for a slot (0 → 10 s).
 	Wait time.Duration
+	// Params are the costs of new hashes (zero → DefaultParams). Only
+	// tests lower them: a check always uses the costs its hash names.
+	Params Params
 }
 
 // NewHasher builds a Hasher.
@@ -39,7 +43,10 @@ func NewHasher(cfg HasherConfig) *Hasher {
 	if cfg.Wait <= 0 {
 		cfg.Wait = 10 * time.Second
 	}
-	return &Hasher{slots: make(chan struct{}, cfg.Slots), wait: cfg.Wait}
+	if cfg.Params == (Params{}) {
+		cfg.Params = DefaultParams
+	}
+	return &Hasher{slots: make(chan struct{}, cfg.Slots), wait: cfg.Wait, params: cfg.Params}
 }
 
 // RetryAfter is the wait a refused caller should suggest.
@@ -65,14 +72,14 @@ func (h *Hasher) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// Hash is HashPassword in a slot.
+// Hash is HashPasswordParams with the Hasher's costs, in a slot.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	release, err := h.Acquire(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	return HashPassword(password)
+	return HashPasswordParams(password, h.params)
 }
 
 // Check is CheckPassword in a slot: nil, ErrMismatch, ErrBadHash or ErrBusy.

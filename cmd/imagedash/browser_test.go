@@ -34,7 +34,10 @@ func newBrowser(t *testing.T) (context.Context, *pageErrors) {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// A bound on a whole test's browsing: its steps have their own; a loaded
+	// CI machine (two test packages at once under the race detector) took
+	// 100 s for a walk that takes 20 s alone.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 
 	if err := chromedp.Do(ctx); err != nil {
@@ -76,7 +79,7 @@ func watch(ctx context.Context) *pageErrors {
 // until waits for a JavaScript condition, checking every 50 ms (animation
 // frame polling stalls in a background headless tab).
 func until(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(45*time.Second))
 }
 
 // pageErrors collects what the page reported as errors.
@@ -108,9 +111,16 @@ type step struct {
 func runSteps(t *testing.T, ctx context.Context, errs *pageErrors, steps []step) {
 	t.Helper()
 	for _, s := range steps {
-		if err := chromedp.Do(ctx, s.do); err != nil {
+		start := time.Now()
+		err := chromedp.Do(ctx, s.do)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Logf("step %q took %s", s.name, d.Round(100*time.Millisecond)) // where a slow CI run spends its time
+		}
+		if err != nil {
 			url, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
-			t.Fatalf("%s: %v (at %s; page errors: %q)", s.name, err, url, errs.get())
+			// What the page showed, for a failure seen only in CI.
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("main") || document.body).outerHTML.slice(0, 12000)`))
+			t.Fatalf("%s: %v (at %s; page errors: %q)\npage:\n%s", s.name, err, url, errs.get(), page)
 		}
 	}
 }
@@ -426,7 +436,7 @@ func TestBrowserWritePath(t *testing.T) {
 		{"all READY by themselves", chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#image-table [data-testid=image-row]")].length === 3 &&
 			[...document.querySelectorAll("#image-table [data-testid=image-row]")].every(r => r.textContent.includes("Ready")) &&
 			document.querySelector("#image-table [data-testid=op-badge][data-state=running], #image-table [data-testid=op-slot]") === null`,
-			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))},
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))},
 		{"no reload", until(`document.body.dataset.mark === "kept"`)},
 	})
 	copyURL, err := chromedp.Run(amir, chromedp.Evaluate[string](`document.querySelector("#image-table [data-testid=name]").getAttribute("href")`))
@@ -460,7 +470,7 @@ func TestBrowserWritePath(t *testing.T) {
 		{"renamed, by itself", chromedp.Poll[chromedp.Void](`location.pathname === "`+copyURL+`" &&
 			document.querySelector("[data-testid=image-detail] h1[data-testid=name]")?.textContent.includes("renamed-copy") &&
 			[...document.querySelectorAll("[data-testid=label]")].some(l => l.textContent.includes("reviewed=yes"))`,
-			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))},
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))},
 		{"delete", chromedp.Click(chromedp.CSS(`[data-testid="delete-link"]`))},
 		{"the confirmation names it", until(`document.querySelector("[data-testid=delete-name]")?.textContent.includes("renamed-copy")`)},
 		{"confirm", chromedp.Click(chromedp.CSS(`[data-testid="confirm-delete"]`))},

@@ -50,6 +50,11 @@ func main() {
 
 // config is the whole configuration, from flags and their env twins.
 type config struct {
+	// hashParams are the costs of the password hashes made (zero: the
+	// defaults). Not a flag: only the tests lower them (runTuned), since
+	// a hash under the race detector on a loaded machine took seconds.
+	hashParams auth.Params
+
 	addr         string
 	data         string
 	simImages    int
@@ -210,7 +215,13 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 // down in order: HTTP server, syncer, store, cloud client, emulator. It prints
 // "listening on http://ADDR" to stdout once the port is bound (with the real
 // port when --addr asks for port 0).
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runTuned(ctx, args, getenv, stdout, stderr, auth.Params{})
+}
+
+// runTuned is run with password hashes of the costs hash (zero: the
+// defaults).
+func runTuned(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, hash auth.Params) (err error) {
 	if len(args) > 1 && args[1] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stderr)
 	}
@@ -218,6 +229,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	cfg.hashParams = hash
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
@@ -352,6 +364,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Folders:  folders,
 		People:   st,
 		Sessions: people.sessions,
+		Hasher:   people.hasher,
 		Limiter:  auth.NewRateLimiter(auth.RateLimitConfig{}),
 		Tracker:  tr,
 		Ops:      st,

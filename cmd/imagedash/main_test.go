@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"github.com/imagedash/imagedash/auth"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -21,6 +22,14 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
+// cheapHash are argon2id costs for the tests' runs: the real ones take
+// 64 MiB and, under the race detector on a loaded 2-core machine, seconds
+// per sign-in, which a browser test does several times.
+var cheapHash = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// testHasher hashes with cheapHash, for the tests that seed accounts.
+var testHasher = auth.NewHasher(auth.HasherConfig{Params: cheapHash})
+
 // startRun runs the program on a free port with a temp data directory and
 // returns its base URL, the data path, and a stop function that cancels it
 // and returns run's error.
@@ -33,7 +42,7 @@ func startRun(t *testing.T, extra ...string) (base, data string, stop func() err
 	out, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, env(map[string]string{adminPasswordEnv: testAdminPassword}), outW, testWriter{t})
+		done <- runTuned(ctx, args, env(map[string]string{adminPasswordEnv: testAdminPassword}), outW, testWriter{t}, cheapHash)
 		outW.Close()
 	}()
 

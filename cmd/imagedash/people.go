@@ -23,7 +23,7 @@ const adminPasswordEnv = envPrefix + "ADMIN_PASSWORD"
 // with the password of $IMAGEDASH_ADMIN_PASSWORD, or a random one printed
 // once to the log. An existing database is left alone whatever the
 // environment says, so restarting never resets a password.
-func bootstrapAdmin(ctx context.Context, st *store.Store, password string, log *slog.Logger) error {
+func bootstrapAdmin(ctx context.Context, st *store.Store, hasher *auth.Hasher, password string, log *slog.Logger) error {
 	n, err := st.CountUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("first admin: %w", err)
@@ -39,7 +39,7 @@ func bootstrapAdmin(ctx context.Context, st *store.Store, password string, log *
 	} else if len(password) < 12 {
 		return fmt.Errorf("first admin: %s must be at least 12 characters", adminPasswordEnv)
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := hasher.Hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("first admin: %w", err)
 	}
@@ -141,8 +141,8 @@ var demoAccounts = []struct {
 // seedDemo adds the demo teams and accounts and shares the golden-images
 // folder. folders maps the emulator's folder names to ids. What exists
 // already is kept, so it is safe on every start.
-func seedDemo(ctx context.Context, st *store.Store, folders map[string]string, log *slog.Logger) error {
-	hash, err := auth.HashPassword(demoPassword)
+func seedDemo(ctx context.Context, st *store.Store, hasher *auth.Hasher, folders map[string]string, log *slog.Logger) error {
+	hash, err := hasher.Hash(ctx, demoPassword)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -198,17 +198,19 @@ func seedDemo(ctx context.Context, st *store.Store, folders map[string]string, l
 // peopleDeps are the sign-in parts built at start.
 type peopleDeps struct {
 	sessions *auth.SessionStore
+	hasher   *auth.Hasher
 }
 
 // startPeople makes the first admin (and with --demo the demo accounts),
 // the session store with its keys, and starts the sweep of expired
 // sessions; stop ends the sweep.
 func startPeople(ctx context.Context, cfg config, st *store.Store, simFolders map[string]string, log *slog.Logger) (peopleDeps, func(), error) {
-	if err := bootstrapAdmin(ctx, st, cfg.adminPassword, log); err != nil {
+	hasher := auth.NewHasher(auth.HasherConfig{Params: cfg.hashParams})
+	if err := bootstrapAdmin(ctx, st, hasher, cfg.adminPassword, log); err != nil {
 		return peopleDeps{}, nil, err
 	}
 	if cfg.demo {
-		if err := seedDemo(ctx, st, simFolders, log); err != nil {
+		if err := seedDemo(ctx, st, hasher, simFolders, log); err != nil {
 			return peopleDeps{}, nil, err
 		}
 	}
@@ -232,5 +234,5 @@ func startPeople(ctx context.Context, cfg config, st *store.Store, simFolders ma
 		defer close(done)
 		sweepSessions(sweepCtx, st, min(cfg.sessionIdle, 10*time.Minute), log)
 	}()
-	return peopleDeps{sessions: sessions}, func() { stop(); <-done }, nil
+	return peopleDeps{sessions: sessions, hasher: hasher}, func() { stop(); <-done }, nil
 }

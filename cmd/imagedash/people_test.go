@@ -26,11 +26,11 @@ func TestBootstrapAdmin(t *testing.T) {
 	ctx := context.Background()
 	t.Run("from the environment, once", func(t *testing.T) {
 		st := openStore(t)
-		if err := bootstrapAdmin(ctx, st, "the first password", slog.New(slog.DiscardHandler)); err != nil {
+		if err := bootstrapAdmin(ctx, st, testHasher, "the first password", slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		// A restart with another password changes nothing.
-		if err := bootstrapAdmin(ctx, st, "another password!", slog.New(slog.DiscardHandler)); err != nil {
+		if err := bootstrapAdmin(ctx, st, testHasher, "another password!", slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		u, err := st.UserByName(ctx, "admin")
@@ -41,7 +41,7 @@ func TestBootstrapAdmin(t *testing.T) {
 	t.Run("random, logged once", func(t *testing.T) {
 		st := openStore(t)
 		var logs bytes.Buffer
-		if err := bootstrapAdmin(ctx, st, "", slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		if err := bootstrapAdmin(ctx, st, testHasher, "", slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 			t.Fatal(err)
 		}
 		_, pw, ok := strings.Cut(logs.String(), "password=")
@@ -52,7 +52,7 @@ func TestBootstrapAdmin(t *testing.T) {
 		}
 	})
 	t.Run("too short", func(t *testing.T) {
-		if err := bootstrapAdmin(ctx, openStore(t), "short", slog.New(slog.DiscardHandler)); err == nil ||
+		if err := bootstrapAdmin(ctx, openStore(t), testHasher, "short", slog.New(slog.DiscardHandler)); err == nil ||
 			!strings.Contains(err.Error(), "at least 12 characters") {
 			t.Errorf("err = %v", err)
 		}
@@ -88,7 +88,7 @@ func TestSeedDemo(t *testing.T) {
 	st := openStore(t)
 	folders := map[string]string{"golden-images": "fgolden", "team-alpha": "falpha", "team-beta": "fbeta"}
 	for range 2 { // a second start keeps what is there
-		if err := seedDemo(ctx, st, folders, slog.New(slog.DiscardHandler)); err != nil {
+		if err := seedDemo(ctx, st, testHasher, folders, slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 	}
