@@ -24,6 +24,7 @@ import (
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
+	"github.com/imagedash/imagedash/web/webtest"
 )
 
 // The admin tests' folders: two the cache knows and one it does not.
@@ -90,7 +91,7 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	}
 	env.as = env.admin.ID
 
-	h := handlers.New(handlers.Config{Store: st, People: st, Now: func() time.Time { return now }})
+	h := handlers.New(handlers.Config{Store: st, People: st, Hasher: webtest.Hasher(), Now: func() time.Time { return now }})
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		code, msg := http.StatusInternalServerError, err.Error()

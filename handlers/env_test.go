@@ -156,6 +156,9 @@ func (e *env) serve(cfg handlers.Config) {
 	e.t.Helper()
 	sessions, dir := webtest.People(e.t, e.store, nil)
 	cfg.People, cfg.Sessions = e.store, sessions
+	if cfg.Hasher == nil {
+		cfg.Hasher = webtest.Hasher()
+	}
 	if cfg.Ops == nil {
 		cfg.Ops = e.store
 	}

@@ -437,13 +437,9 @@ func checkEdit(t *testing.T, e *cloudEnv, id string, base url.Values, param, v s
 // as htmx does: no 5xx, a 4xx with a message, inert HTML, and no change but
 // the ones valid requests make.
 func TestHostileInput(t *testing.T) {
-	// Passwords hash cheaply here, as webtest.AddUser's do: the table
+	// Passwords hash cheaply here (env.serve's webtest.Hasher): the table
 	// sets a few dozen, and the real cost (64 MiB, ~0.1 s; seconds under
-	// -race) would be most of its time. No test of this package runs in
-	// parallel, so the swap is safe.
-	def := auth.DefaultParams
-	auth.DefaultParams = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-	t.Cleanup(func() { auth.DefaultParams = def })
+	// -race) would be most of its time.
 	e := newCloudEnv(t, 12)
 	guest := webtest.NewBrowser(t, e.srv)
 	guest.RemoteAddr = "192.0.2.7:4321"

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -110,60 +109,6 @@ func TestFanOutOverTheLimit(t *testing.T) {
 	}
 	if e.opCount() != ops || e.sim.Created() != created {
 		t.Errorf("a refused fan-out wrote %d intents, made %d images", e.opCount()-ops, e.sim.Created()-created)
-	}
-}
-
-// TestCopyNameTakenBehind1000Operations: a copy in flight of the name is
-// found however many other operations are open in the folder (the old
-// check read the newest 1 000 and said "free" past them).
-func TestCopyNameTakenBehind1000Operations(t *testing.T) {
-	e := newCopyEnv(t)
-	ctx := context.Background()
-	alpha := e.folder["team-alpha"]
-	src := e.golden()
-	open := []store.Operation{{Key: "the-one", Action: "image.copy", Service: cloud.Compute, FolderID: alpha, ImageName: "behind-name",
-		Request: []byte("{}"), NextPollAt: time.Now().Add(time.Hour)}}
-	for i := range 1_001 {
-		open = append(open, store.Operation{Key: fmt.Sprintf("other-%d", i), Action: "image.copy", Service: cloud.Compute, FolderID: alpha,
-			ImageName: fmt.Sprintf("other-%d", i), Request: []byte("{}"), NextPollAt: time.Now().Add(time.Hour)})
-	}
-	if _, err := e.store.CreateIntents(ctx, open); err != nil {
-		t.Fatal(err)
-	}
-	rec, doc := e.post("copier-a", "/images/compute/"+src.ID+"/copy", copyPostForm([]string{alpha}, "behind-name"))
-	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(copyFieldError(doc, "name"), "is being made in this folder right now") {
-		t.Errorf("POST = %d, name message %q", rec.Code, copyFieldError(doc, "name"))
-	}
-}
-
-// TestCopyNameExactBeyond10000: 10 001 images in the folder named like the
-// target plus a suffix do not hide the image that has the name itself (the
-// old check paged through the search's text matches and said "free" after
-// 10 000 of them). The similar names sort before the real one.
-func TestCopyNameExactBeyond10000(t *testing.T) {
-	e := newCopyEnv(t)
-	ctx := context.Background()
-	alpha := e.folder["team-alpha"]
-	src := e.golden()
-	var imgs []cloud.Image
-	for i := range 10_001 {
-		imgs = append(imgs, cloud.Image{Service: cloud.Compute, ID: fmt.Sprintf("fd8many%013d", i), FolderID: alpha,
-			Name: fmt.Sprintf("a-crowded-%05d", i), Status: "READY", CreatedAt: time.Unix(1700000000, 0)})
-	}
-	imgs = append(imgs, cloud.Image{Service: cloud.Compute, ID: "fd8thereal0000000000", FolderID: alpha, Name: "crowded",
-		Status: "READY", CreatedAt: time.Unix(1700000000, 0)})
-	if _, err := e.store.ReplaceFolderImages(ctx, cloud.Compute, alpha, imgs, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	created := e.sim.Created()
-	rec, doc := e.post("copier-a", "/images/compute/"+src.ID+"/copy", copyPostForm([]string{alpha}, "crowded"))
-	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(copyFieldError(doc, "name"), "An image named “crowded” exists already in this folder (fd8thereal0000000000)") {
-		t.Errorf("POST = %d, name message %q", rec.Code, copyFieldError(doc, "name"))
-	}
-	// A name only similar to 10 001 others (which sort before it) is free.
-	rec, _ = e.post("copier-a", "/images/compute/"+src.ID+"/copy", copyPostForm([]string{alpha}, "crowded-x"))
-	if rec.Code != http.StatusSeeOther || e.sim.Created() != created+1 {
-		t.Errorf("POST of a free name = %d, created %d", rec.Code, e.sim.Created()-created)
 	}
 }
 

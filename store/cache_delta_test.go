@@ -63,7 +63,7 @@ func TestSelectiveWritesKeepTheCacheRight(t *testing.T) {
 	t.Cleanup(func() { ref.Close() })
 	ref.memOff = true // answers by SQL alone, the in-memory index of s checked against it
 
-	imgs := genImages(cloud.Compute, []string{"fa", "fb", "fc"}, 600)
+	imgs := genImages(cloud.Compute, []string{"fa", "fb", "fc"}, 200)
 	for i := range imgs {
 		if i%5 == 0 {
 			imgs[i].Name = "copy-of-" + imgs[i].Name

@@ -81,6 +81,19 @@ func TestOpenOperationNames(t *testing.T) {
 	if err != nil || len(got) != 1 || got["in-flight"] == 0 {
 		t.Errorf("OpenOperationNames = %v, %v; want only in-flight", got, err)
 	}
+	// Found however many others are open in the folder (the handlers' old
+	// check read the newest 1 000 and said "free" past them).
+	var others []Operation
+	for i := range 1_001 {
+		others = append(others, Operation{Key: fmt.Sprintf("other-%d", i), Action: "image.copy", Service: cloud.Compute, FolderID: "b1g-a",
+			ImageName: fmt.Sprintf("other-%d", i), Request: []byte("{}"), NextPollAt: time.Now().Add(time.Hour)})
+	}
+	if _, err := s.CreateIntents(ctx, others); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.OpenOperationNames(ctx, cloud.Compute, "b1g-a", []string{"in-flight"}); err != nil || got["in-flight"] == 0 {
+		t.Errorf("behind 1 001 newer ones: %v, %v", got, err)
+	}
 	if got, err := s.OpenOperationNames(ctx, cloud.Compute, "b1g-b", []string{"in-flight"}); err != nil || len(got) != 0 {
 		t.Errorf("another folder = %v, %v", got, err)
 	}

@@ -25,6 +25,10 @@ import (
 // CheckPassword reads the costs back from the hash, so these verify.
 var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
+// Hasher is a password hasher making cheap hashes, for handlers whose
+// tests set passwords (the real costs would be most of their time).
+func Hasher() *auth.Hasher { return auth.NewHasher(auth.HasherConfig{Params: cheap}) }
+
 // Password is the password of every account AddUser makes.
 const Password = "correct horse battery"
 
