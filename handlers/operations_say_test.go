@@ -74,7 +74,7 @@ func TestOperationMessagesPlain(t *testing.T) {
 	// A copy of copier-a's into team beta's folder (say, before the
 	// folder went to another team): theirs to see on the copies page, the
 	// folder not theirs to read.
-	hidden := sayOp(t, e, "copier-a", e.beta, batch, "web-hidden", store.OpFailed, "PermissionDenied",
+	sayOp(t, e, "copier-a", e.beta, batch, "web-hidden", store.OpFailed, "PermissionDenied",
 		fmt.Sprintf("Permission denied to folder %s", e.beta))
 
 	forbidden := append([]string{e.beta, "team-beta"}, rawCloud...)
@@ -135,7 +135,6 @@ func TestOperationMessagesPlain(t *testing.T) {
 	if got := r.text(`[data-testid="cloud-words"] p`); !strings.Contains(got, "PermissionDenied") || !strings.Contains(got, e.beta) {
 		t.Errorf("admin's cloud's own words = %q", got)
 	}
-	_ = hidden
 }
 
 // TestImageOperationsCard: the image page's operations card names the
