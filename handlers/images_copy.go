@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"google.golang.org/grpc/status"
 
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/fault"
@@ -405,7 +406,9 @@ func (h *Handlers) copyStarted(c echo.Context, in tracker.Intent, op store.Opera
 	if op.State == store.OpFailed {
 		st.refused = err
 		if st.refused == nil {
-			st.refused = &cloud.Error{Message: op.ErrorMessage}
+			// Only the operation's stored code and message are known.
+			code, _ := fault.Code(op.ErrorCode)
+			st.refused = cloud.FromStatus("", status.Error(code, op.ErrorMessage))
 		}
 	}
 	return st
@@ -438,14 +441,12 @@ func copyCloudErrors(err error, fe FieldErrors, folder, name string) {
 		}
 		return
 	case errors.Is(err, cloud.ErrNotFound) && errors.As(err, &ce) && strings.Contains(ce.Message, "Desktop "):
-		fe["desktop_id"] = "The cloud knows no such desktop: " + ce.Message
+		fe["desktop_id"] = "The cloud knows no such desktop. Check its id in the list of desktops."
 		return
-	case errors.As(err, &ce) && ce.Op == "":
-		// Only the operation's stored message is known.
-		fe["form"] = "The cloud refused the copy: " + ce.Message
-		return
-	case errors.As(err, &ce) && (errors.Is(err, cloud.ErrFailedPrecondition) || errors.Is(err, cloud.ErrNotFound)):
-		fe["form"] = "The cloud refused the copy: " + ce.Message
+	case errors.As(err, &ce) && (ce.Op == "" || errors.Is(err, cloud.ErrFailedPrecondition) || errors.Is(err, cloud.ErrNotFound)):
+		// The server's message names ids: said in plain words, with the
+		// target's names; its own words are in the log.
+		fe["form"] = fault.Outcome(ce.Code.String(), ce.Message, fault.About{Action: "copy", Image: name, Folder: folder})
 		return
 	}
 	fe["form"] = cloudMessage(err)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -56,6 +57,7 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	n := opNames{policy: v.Policy, folders: cf.names}
 	p := views.CopyBatchPage{Nav: h.copyNav(c, cf, cloud.Compute), Batch: batch, URL: views.CopyBatchURL(batch)}
 	sources := map[string]string{} // compute image id → name
 	for _, o := range mine {
@@ -64,7 +66,7 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 			OpURL:  "/operations/" + strconv.FormatInt(o.ID, 10),
 			Action: tracker.ActionTitle(o.Action),
 			Source: o.SourceID,
-			Folder: cf.name(o.FolderID),
+			Folder: cmp.Or(n.folder(o.FolderID), o.FolderID),
 			Name:   o.ImageName,
 		}
 		if o.SourceService == cloud.Compute {
@@ -95,12 +97,12 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 		case store.OpDone:
 			r.State = views.CopyFinished
 		case store.OpFailed:
-			r.State, r.Message = views.CopyFailed, o.ErrorMessage
+			r.State, r.Message = views.CopyFailed, opSay(o, n.folder(o.FolderID))
 			if o.CloudID == "" {
 				r.State = views.CopyRefused
 			}
 		default:
-			r.State, r.Message = views.CopyFailed, o.ErrorMessage
+			r.State, r.Message = views.CopyFailed, opSay(o, n.folder(o.FolderID))
 		}
 		if (o.State == store.OpFailed || o.State == store.OpLost) && v.Policy.CanCopyInto(o.FolderID) {
 			r.Retry = copyRetry(o)

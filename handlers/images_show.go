@@ -69,9 +69,8 @@ func (h *Handlers) ImageOperations(c echo.Context) error {
 			h.log.WarnContext(ctx, "list image operations", "service", img.Service, "image", img.ID, "err", err)
 			s.Error = cloudMessage(err)
 		default:
-			now := h.now()
-			for _, op := range ops {
-				s.Ops = append(s.Ops, views.NewOperationRow(op, now))
+			if s.Ops, err = h.imageOpRows(c, img, ops); err != nil {
+				return err
 			}
 			s.More = next != ""
 		}

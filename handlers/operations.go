@@ -45,9 +45,9 @@ const (
 	failedWindow = 24 * time.Hour
 )
 
-// opRow formats o for a badge: no times, no folder name, nothing that
-// needs another read.
-func opRow(o store.Operation) views.OpRow {
+// opRow formats o for a badge: no times, no folder name; its error in
+// plain words, with the names in n (see opSay).
+func opRow(o store.Operation, n opNames) views.OpRow {
 	return views.OpRow{
 		ID:          o.ID,
 		Action:      o.Action,
@@ -60,16 +60,15 @@ func opRow(o store.Operation) views.OpRow {
 		User:        o.Username,
 		State:       string(o.State),
 		Failing:     o.Failing(),
-		ErrorCode:   o.ErrorCode,
-		Message:     o.ErrorMessage,
+		Message:     opSay(o, n.folder(o.FolderID)),
 	}
 }
 
 // opRowAt is opRow with the times and the folder's name, for the monitor
 // and the details page.
-func (h *Handlers) opRowAt(o store.Operation, names map[string]string, now time.Time) views.OpRow {
-	r := opRow(o)
-	r.FolderName = names[o.FolderID]
+func (h *Handlers) opRowAt(o store.Operation, n opNames, now time.Time) views.OpRow {
+	r := opRow(o, n)
+	r.FolderName = n.folders[o.FolderID]
 	r.Created, r.CreatedAt, r.CreatedISO = views.Times(o.CreatedAt, now)
 	if !o.DoneAt.IsZero() {
 		r.Done, r.DoneAt, r.DoneISO = views.Times(o.DoneAt, now)
@@ -113,18 +112,27 @@ func (h *Handlers) OperationBadge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r := opRow(o)
+	// The folders' names only for a message: the poll of a badge that
+	// says nothing reads its one row alone.
+	n := opNames{policy: viewer(c).Policy}
+	if o.ErrorCode != "" {
+		if n, err = h.opNamesFor(c); err != nil {
+			return err
+		}
+	}
+	r := opRow(o, n)
 	status, done := http.StatusOK, false
 	if !o.State.Open() && IsHTMX(c.Request()) {
 		status, done = StatusStopPolling, true
-		c.Response().Header().Set(HeaderTriggerResponse, opDoneTrigger(o))
+		c.Response().Header().Set(HeaderTriggerResponse, opDoneTrigger(o, r.Message))
 	}
 	comp := views.OpBadgeAnswer(r, done)
 	return Render(c, status, comp, comp)
 }
 
-// opDoneTrigger is the HX-Trigger value of OpDoneEvent for o.
-func opDoneTrigger(o store.Operation) string {
+// opDoneTrigger is the HX-Trigger value of OpDoneEvent for o, whose
+// error reads msg (plain words: the page may show it).
+func opDoneTrigger(o store.Operation, msg string) string {
 	type detail struct {
 		ID      int64  `json:"id"`
 		Action  string `json:"action"`
@@ -134,7 +142,7 @@ func opDoneTrigger(o store.Operation) string {
 		Message string `json:"message"`
 	}
 	b, _ := json.Marshal(map[string]detail{views.OpDoneEvent: {
-		ID: o.ID, Action: o.Action, Image: o.ImageID, Service: string(o.Service), State: string(o.State), Message: o.ErrorMessage,
+		ID: o.ID, Action: o.Action, Image: o.ImageID, Service: string(o.Service), State: string(o.State), Message: msg,
 	}})
 	return asciiJSON(b)
 }
@@ -274,6 +282,7 @@ func (h *Handlers) ListOperations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	n := opNames{policy: viewer(c).Policy, folders: names}
 	if len(errs) > 0 {
 		NoPush(c.Response().Header())
 		return Render(c, http.StatusUnprocessableEntity, views.OpsFull(p), views.OpsPartial(p))
@@ -294,7 +303,7 @@ func (h *Handlers) ListOperations(c echo.Context) error {
 			ops, p.InFlightMore = ops[:opsInFlightMax], true
 		}
 		for _, o := range ops {
-			p.InFlight = append(p.InFlight, h.opRowAt(o, names, now))
+			p.InFlight = append(p.InFlight, h.opRowAt(o, n, now))
 		}
 	}
 	if history != nil && part != views.OpsPartInFlight {
@@ -309,7 +318,7 @@ func (h *Handlers) ListOperations(c echo.Context) error {
 			p.Older = ops[len(ops)-1].ID
 		}
 		for _, o := range ops {
-			p.History = append(p.History, h.opRowAt(o, names, now))
+			p.History = append(p.History, h.opRowAt(o, n, now))
 		}
 	}
 	switch part {
@@ -393,13 +402,13 @@ func (h *Handlers) ShowOperation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	folders, err := h.store.Folders(ctx)
+	n, err := h.opNamesFor(c)
 	if err != nil {
 		return err
 	}
 	now := h.now()
-	d := views.OpDetail{Op: h.opRowAt(o, views.FolderNames(folders), now), Request: prettyJSON(o.Request)}
+	d := views.OpDetail{Op: h.opRowAt(o, n, now), Request: prettyJSON(o.Request)}
+	d.CloudCode, d.CloudWords = cloudWords(viewer(c).Policy, o)
 	d.Fields = opFields(o, d.Op, now)
 	switch {
 	case !o.State.Open():
@@ -575,7 +584,7 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 	}
 	h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
 		Outcome: store.OutcomeSuccess, Detail: "cancel requested"})
-	h.Flash(c, fmt.Sprintf("Asked the cloud to cancel %s of %s.", strings.ToLower(tracker.ActionTitle(o.Action)), opRow(o).Subject()))
+	h.Flash(c, fmt.Sprintf("Asked the cloud to cancel %s of %s.", strings.ToLower(tracker.ActionTitle(o.Action)), opRow(o, opNames{}).Subject()))
 	return Redirect(c, views.OperationURL(o.ID))
 }
 
@@ -621,11 +630,14 @@ func (h *Handlers) imageOps(c echo.Context, img cloud.Image) ([]views.OpRow, err
 	if err != nil {
 		return nil, err
 	}
-	p := viewer(c).Policy
+	n, err := h.opNamesFor(c)
+	if err != nil {
+		return nil, err
+	}
 	var rows []views.OpRow
 	for _, o := range append(named, slices.Collect(maps.Values(open))...) {
-		if p.CanView(o.FolderID) && !slices.ContainsFunc(rows, func(r views.OpRow) bool { return r.ID == o.ID }) {
-			rows = append(rows, opRow(o))
+		if n.policy.CanView(o.FolderID) && !slices.ContainsFunc(rows, func(r views.OpRow) bool { return r.ID == o.ID }) {
+			rows = append(rows, opRow(o, n))
 		}
 	}
 	slices.SortFunc(rows, func(a, b views.OpRow) int { return cmp.Compare(a.ID, b.ID) })

@@ -255,19 +255,24 @@ func TestOperationBadgeStates(t *testing.T) {
 	tests := []struct {
 		give      opSpec
 		wantLabel string
+		// wantMsg is the message in plain words: the cloud's own (msg) is
+		// never shown; a lost operation's reason is the tracker's own.
+		wantMsg   string
 		wantToast string // "" for an open one
 	}{
-		{opSpec{state: store.OpPending, name: "web-1"}, "Queued", ""},
-		{opSpec{state: store.OpRunning, name: "web-2"}, "In progress", ""},
-		{opSpec{state: store.OpRunning, name: "web-3", code: "Internal", msg: "disk stuck"}, "Failing", ""},
-		{opSpec{state: store.OpDone, name: "web-4"}, "Done", "Copy of web-4 done"},
+		{opSpec{state: store.OpPending, name: "web-1"}, "Queued", "", ""},
+		{opSpec{state: store.OpRunning, name: "web-2"}, "In progress", "", ""},
+		{opSpec{state: store.OpRunning, name: "web-3", code: "Internal", msg: "disk stuck"}, "Failing",
+			"The cloud could not finish the copy in team-alpha: it failed on its side. Try again; if it fails again, ask the operator (the dashboard's log has the details).", ""},
+		{opSpec{state: store.OpDone, name: "web-4"}, "Done", "", "Copy of web-4 done"},
 		{opSpec{state: store.OpFailed, action: tracker.ActionUpdate, name: "web-5", image: "fd8web5", code: "InvalidArgument", msg: "name <taken>"},
-			"Failed", "Edit of web-5 failed: name <taken>"},
+			"Failed", "The cloud refused the edit in team-alpha: it does not accept some of what was asked (a name, a label or a size). Check the fields and try again.",
+			"Edit of web-5 failed: The cloud refused the edit in team-alpha: it does not accept some of what was asked (a name, a label or a size). Check the fields and try again."},
 		{opSpec{state: store.OpLost, action: tracker.ActionDelete, name: "web-6", image: "fd8web6", code: "NotFound", msg: "forgotten"},
-			"Lost", "Delete of web-6 lost: forgotten"},
-		{opSpec{state: store.OpSending, name: "web-7"}, "Sending", ""},
+			"Lost", "forgotten", "Delete of web-6 lost: forgotten"},
+		{opSpec{state: store.OpSending, name: "web-7"}, "Sending", "", ""},
 		{opSpec{state: store.OpCancelled, name: "web-8", code: "Canceled", msg: "the operation was cancelled"},
-			"Cancelled", "Copy of web-8 cancelled: the operation was cancelled"},
+			"Cancelled", "", "Copy of web-8 cancelled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantLabel, func(t *testing.T) {
@@ -281,11 +286,14 @@ func TestOperationBadgeStates(t *testing.T) {
 			if got := r.text(`[data-testid="op-state"]`); got != tt.wantLabel {
 				t.Errorf("label = %q, want %q", got, tt.wantLabel)
 			}
-			if tt.give.msg != "" && r.text(`[data-testid="op-msg"]`) != tt.give.msg {
-				t.Errorf("message = %q, want %q", r.text(`[data-testid="op-msg"]`), tt.give.msg)
+			if got := r.text(`[data-testid="op-msg"]`); got != tt.wantMsg {
+				t.Errorf("message = %q, want %q", got, tt.wantMsg)
 			}
-			if tip := r.attr(`[data-testid="op-state"]`, "title"); tt.give.msg != "" && !strings.Contains(tip, tt.give.msg) {
+			if tip := r.attr(`[data-testid="op-state"]`, "title"); !strings.Contains(tip, tt.wantMsg) {
 				t.Errorf("tooltip = %q, want the message", tip)
+			}
+			if tt.give.msg != "" && tt.give.msg != tt.wantMsg && strings.Contains(r.body, tt.give.msg) {
+				t.Errorf("the cloud's own words %q are on the badge:\n%s", tt.give.msg, r.body)
 			}
 			trig, polls := badge.Attr("hx-trigger")
 			_, live := badge.Attr("data-live")
@@ -319,7 +327,7 @@ func TestOperationBadgeStates(t *testing.T) {
 				t.Fatalf("HX-Trigger %q: %v", r.hdr.Get(handlers.HeaderTriggerResponse), err)
 			}
 			got, ok := ev[views.OpDoneEvent]
-			if !ok || got.ID != o.ID || got.State != string(tt.give.state) || got.Message != tt.give.msg ||
+			if !ok || got.ID != o.ID || got.State != string(tt.give.state) || got.Message != tt.wantMsg ||
 				got.Service != "compute" || got.Image != tt.give.image {
 				t.Errorf("event = %+v", ev)
 			}
@@ -799,8 +807,13 @@ func TestShowOperation(t *testing.T) {
 	if strings.Contains(r.body, "<script>alert") {
 		t.Error("request or name not escaped")
 	}
-	if got := r.text(`[data-testid="op-error"] p`); got != "InvalidArgument bad <name>" {
+	if got := r.text(`[data-testid="op-error-message"]`); got != "The cloud refused the copy in team-alpha: it does not accept some of what was asked (a name, a label or a size). Check the fields and try again." {
 		t.Errorf("error = %q", got)
+	}
+	// The administrator may unfold the cloud's own words (see
+	// TestOperationMessagesPlain for everyone else).
+	if got := strings.Join(strings.Fields(r.text(`[data-testid="cloud-words"] p`)), " "); got != "InvalidArgument bad <name>" {
+		t.Errorf("cloud's own words = %q", got)
 	}
 	if r.doc.Find(`[data-testid="cancel"]`).Length() != 0 {
 		t.Error("a failed operation offers Cancel")

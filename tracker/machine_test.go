@@ -113,8 +113,8 @@ func TestCancelAfterDone(t *testing.T) {
 	}{
 		{"succeeded", func(m *menv) Intent { return m.copyIntent("fine") }, nil, store.OpDone, "already finished: the copy succeeded"},
 		{"failed", func(m *menv) Intent { return m.copyIntent("doomed") },
-			func(m *menv) { m.cloud.opError = func(string) bool { return true } }, store.OpFailed, "already finished: the copy failed (the disk broke)"},
-		{"refused", func(m *menv) Intent { return m.copyIntent("Bad") }, nil, store.OpFailed, "already finished: the copy failed (bad name)"},
+			func(m *menv) { m.cloud.opError = func(string) bool { return true } }, store.OpFailed, "already finished: the copy failed. The cloud could not finish the copy in its folder: it failed on its side. Try again; if it fails again, ask the operator (the dashboard's log has the details)"},
+		{"refused", func(m *menv) Intent { return m.copyIntent("Bad") }, nil, store.OpFailed, "already finished: the copy failed. The cloud refused the copy in its folder: it does not accept some of what was asked (a name, a label or a size). Check the fields and try again"},
 		{"deleted", func(m *menv) Intent { return Delete(m.cloud.seed(target, "victim")) }, nil, store.OpDone, "already finished: the delete succeeded"},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 )
 
@@ -711,8 +712,9 @@ func Outcome(o store.Operation) string {
 	case store.OpDone:
 		return what + " succeeded"
 	case store.OpFailed:
-		if o.ErrorMessage != "" {
-			return what + " failed (" + o.ErrorMessage + ")"
+		// The cloud's message names ids: said in plain words instead.
+		if say := fault.Outcome(o.ErrorCode, o.ErrorMessage, fault.About{Action: strings.ToLower(ActionTitle(o.Action)), Image: o.ImageName}); say != "" {
+			return what + " failed. " + strings.TrimSuffix(say, ".")
 		}
 		return what + " failed"
 	case store.OpCancelled:

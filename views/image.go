@@ -138,26 +138,45 @@ type OperationsView struct {
 	More bool
 }
 
-// OperationRow is one operation, formatted.
+// OperationRow is one operation on the image as the cloud lists it,
+// formatted, with what the dashboard knows of it when it started it.
 type OperationRow struct {
-	ID          string
-	Description string
-	CreatedBy   string
+	ID          string // the cloud's operation id
+	Description string // the cloud's ("Create image")
 	Created     string
 	CreatedAt   string
 	CreatedISO  string
 	// State is "done", "running" or "failed".
 	State string
+	// Error is what went wrong, in plain words for the viewer (never the
+	// cloud's own text: it names ids); "" when nothing did.
 	Error string
+	// Title, URL and By are the dashboard's operation when it started
+	// this one: its action ("Copy"), its page, and the person who asked;
+	// "" for an operation made outside the dashboard. The cloud's
+	// account (created_by) is never shown: it names no person.
+	Title string
+	URL   string
+	By    string
 }
 
-// NewOperationRow formats one operation.
+// What is the operation as a person calls it: the dashboard's action, or
+// the cloud's description.
+func (r OperationRow) What() string {
+	if r.Title != "" {
+		return r.Title
+	}
+	return dash(r.Description)
+}
+
+// NewOperationRow formats one operation; the handler adds its error in
+// plain words and what the dashboard knows of it.
 func NewOperationRow(op cloud.Operation, now time.Time) OperationRow {
-	r := OperationRow{ID: op.ID, Description: op.Description, CreatedBy: op.CreatedBy, State: "running"}
+	r := OperationRow{ID: op.ID, Description: op.Description, State: "running"}
 	r.Created, r.CreatedAt, r.CreatedISO = Times(op.CreatedAt, now)
 	switch {
 	case op.Error != nil:
-		r.State, r.Error = "failed", op.Error.Message
+		r.State = "failed"
 	case op.Done:
 		r.State = "done"
 	}

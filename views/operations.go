@@ -69,9 +69,10 @@ type OpRow struct {
 	State string
 	// Failing: running, but the cloud reported an error.
 	Failing bool
-	// ErrorCode and Message are the cloud's error, or why it is lost.
-	ErrorCode string
-	Message   string
+	// Message is what went wrong, in plain words for the viewer (the
+	// cloud's error as fault.Outcome says it, or why it is lost); never
+	// the cloud's own text.
+	Message string
 
 	Created, CreatedAt, CreatedISO string
 	Done, DoneAt, DoneISO          string
@@ -338,6 +339,9 @@ type OpDetail struct {
 	// CancelNote says why there is no Cancel button ("" when there is one
 	// or the operation is over).
 	CancelNote string
+	// CloudCode and CloudWords are the cloud's own code and message of the
+	// error, for administrators only ("" for anyone else): they name ids.
+	CloudCode, CloudWords string
 }
 
 // Title is the document title.
