@@ -87,6 +87,9 @@ func TestPropertyExactlyOnce(t *testing.T) {
 					ins = append(ins, m.copyIntent(fmt.Sprintf("c-%d", submitted+len(ins))))
 				case r < 60:
 					ins = append(ins, m.copyIntent(fmt.Sprintf("Bad-%d", submitted+len(ins))))
+				case len(pool) == 0:
+					// Refused batches used up the images to change: copy.
+					ins = append(ins, m.copyIntent(fmt.Sprintf("c-%d", submitted+len(ins))))
 				case r < 80:
 					ins = append(ins, Update(pool[rng.IntN(len(pool))], cloud.ImageUpdate{Mask: []string{"description"}, Description: "x"}))
 				default:
