@@ -133,7 +133,7 @@
 
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
-    if (textField(document.activeElement)) return;
+    if (textField(e.target) || textField(document.activeElement)) return;
     if (document.querySelector("dialog[open]")) return; // Escape closes it natively
     var onRow = rowOf(document.activeElement) === document.activeElement && document.activeElement !== null;
     switch (e.key) {
@@ -205,6 +205,11 @@
     refocus = !!rowOf(a) && !!e.detail.target && e.detail.target.contains(a);
   });
   function settle() {
+    // Another page (an image's, after Enter): keep the row for Back.
+    if (rows().length === 0) {
+      refocus = false;
+      return;
+    }
     var row = current();
     if (!row && refocus) row = rows()[0] || null;
     mark(row);
