@@ -87,6 +87,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	if err := h.markOpen(ctx, f.Service, rows); err != nil {
 		return err
 	}
+	rowActions(viewer(c).Policy, rows, folders)
 	p := views.ImagesPage{
 		Nav: views.Nav{
 			Page:    views.PageImages,

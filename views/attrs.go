@@ -36,3 +36,7 @@ func inheritSwapAttrs(page bool) templ.Attributes {
 // appJS is our own script in package static (the "/" key, copy buttons,
 // history restore).
 const appJS = "app.js"
+
+// keysJS is the image list's keyboard shortcuts (j/k, Enter, c, e, x, ?),
+// in package static.
+const keysJS = "keys.js"

@@ -68,6 +68,9 @@ func (p ImageEditPage) HasMinDisk() bool { return p.Image.Service == cloud.Compu
 // Action is where the form posts.
 func (p ImageEditPage) Action() string { return p.Image.URL + "/edit" }
 
+// ImageEditURL is the edit form of an image.
+func ImageEditURL(svc cloud.Service, id string) string { return ImageURL(svc, id) + "/edit" }
+
 // Layout is the layout data of the page.
 func (p ImageEditPage) Layout() Layout {
 	return Layout{Title: "Edit " + imageTitle(p.Image) + " · " + p.Image.Service.Title() + " image", Nav: p.Nav}

@@ -91,9 +91,22 @@ func appendQuery(b []byte, s string) []byte {
 func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte) []byte {
 	b = append(b, `<tr data-testid="image-row" data-id="`...)
 	b = appendText(b, r.ID)
+	b = append(b, '"')
+	// The forms the viewer may open from the row, for the keyboard
+	// shortcuts (static/keys.js); the handlers check the role again.
+	if r.CopyURL != "" {
+		b = append(b, ` data-copy-url="`...)
+		b = appendText(b, r.CopyURL)
+		b = append(b, '"')
+	}
+	if r.EditURL != "" {
+		b = append(b, ` data-edit-url="`...)
+		b = appendText(b, r.EditURL)
+		b = append(b, '"')
+	}
 	// The selection box belongs to the bulk form (BulkBar) by its form
 	// attribute: a form cannot hold the table's other forms.
-	b = append(b, `"><td class="select"><input type="checkbox" name="id" form="`+BulkFormID+`" value="`...)
+	b = append(b, `><td class="select"><input type="checkbox" name="id" form="`+BulkFormID+`" value="`...)
 	b = appendText(b, r.ID)
 	b = append(b, `" aria-label="Select `...)
 	b = appendText(b, dash(r.Name))

@@ -246,6 +246,11 @@ type ImageRow struct {
 	Created     string // relative, e.g. "3 days ago"
 	CreatedAt   string // exact, for the title attribute
 	CreatedISO  string // RFC 3339, for <time datetime>
+	// CopyURL and EditURL are the copy and edit forms, set per viewer when
+	// their role allows (handlers.rowActions), "" otherwise; the row
+	// carries them for the keyboard shortcuts (static/keys.js).
+	CopyURL string
+	EditURL string
 }
 
 // Label is one label chip.

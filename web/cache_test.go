@@ -65,7 +65,7 @@ func TestNoStore(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{static.HTMX, static.AppCSS, "app.js"} {
+	for _, name := range []string{static.HTMX, static.AppCSS, "app.js", "keys.js"} {
 		rec := anon.Get(static.URL(name))
 		if got := rec.Header().Get("Cache-Control"); rec.Code != http.StatusOK || !strings.Contains(got, "immutable") {
 			t.Errorf("static %s = %d, Cache-Control %q, want 200 and a long immutable cache", name, rec.Code, got)

@@ -112,8 +112,8 @@ func TestSecurityHeaders(t *testing.T) {
 	if na == nil || nb == nil || na[1] == nb[1] {
 		t.Fatalf("nonces %q and %q: want two different ones", na, nb)
 	}
-	if n := strings.Count(a.Body.String(), `nonce="`+na[1]+`"`); n != 2 {
-		t.Errorf("%d script tags carry the nonce, want 2 (htmx, app.js):\n%s", n, a.Body.String())
+	if n := strings.Count(a.Body.String(), `nonce="`+na[1]+`"`); n != 3 {
+		t.Errorf("%d script tags carry the nonce, want 3 (htmx, app.js, keys.js):\n%s", n, a.Body.String())
 	}
 }
 
@@ -210,6 +210,7 @@ func TestStatic(t *testing.T) {
 		{static.Pico, "text/css; charset=utf-8"},
 		{static.AppCSS, "text/css; charset=utf-8"},
 		{"app.js", "text/javascript; charset=utf-8"},
+		{"keys.js", "text/javascript; charset=utf-8"},
 		{static.Favicon, "image/svg+xml"},
 	}
 	for _, tt := range tests {
