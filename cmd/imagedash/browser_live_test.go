@@ -184,3 +184,59 @@ func TestBrowserBatchProgress(t *testing.T) {
 		t.Errorf("the pages reported: %s", e)
 	}
 }
+
+// TestBrowserCountsFollowTheBadge is issue 17's defect 3 in the browser:
+// when a badge sees its operation end, the header's counts reload on that
+// event (not on their next 5 s poll), and say nothing is in flight.
+func TestBrowserCountsFollowTheBadge(t *testing.T) {
+	// A copy takes several seconds: long enough to open its page first.
+	base, _, stop := startRun(t, "--demo", "--sim-images", "120", "--sim-time-scale", "4")
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	waitHealthy(t, base)
+	browser, _ := newBrowser(t)
+	amir, errs := newPerson(t, browser)
+	runSteps(t, amir, errs, []step{
+		{"amir signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("amir", demoPassword))},
+		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
+	})
+	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")
+	steps := bulkCopySteps(golden, alpha, 1)
+	steps[0].do = chromedp.Navigate(base + "/?status=READY&folder=" + golden)
+	runSteps(t, amir, errs, steps)
+	opURL, err := chromedp.Run(amir, chromedp.Evaluate[string](`document.querySelector("[data-testid=copy-result] [data-testid=op-link]")?.getAttribute("href") || ""`))
+	if err != nil || !strings.HasPrefix(opURL, "/operations/") {
+		t.Fatalf("the copy's operation: %q, %v", opURL, err)
+	}
+	runSteps(t, amir, errs, []step{
+		{"its page", chromedp.Navigate(base + opURL)},
+		{"its badge", chromedp.WaitVisible(chromedp.CSS(`#op-detail [data-testid="op-badge"]`))},
+		{"the header's counts", until(`document.querySelector('#op-counts[hx-trigger*="every"]') !== null`)},
+	})
+	// Record what makes the header's counts reload from now on.
+	live, err := chromedp.Run(amir, chromedp.Evaluate[bool](`(() => { window.countsBy = [];
+		document.body.addEventListener("htmx:configRequest", e => { if (e.detail.elt.id === "op-counts")
+			window.countsBy.push(e.detail.triggeringEvent ? e.detail.triggeringEvent.type : "none"); });
+		return document.querySelector("#op-detail [data-testid=op-badge][data-live]") !== null &&
+			document.querySelector("#op-counts").dataset.inflight === "1"; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !live {
+		t.Skip("the copy ended before its page was shown (a fast machine): no badge seen in flight")
+	}
+	runSteps(t, amir, errs, []step{
+		{"the badge is final and the counts followed it", chromedp.Poll[chromedp.Void](`
+			document.querySelector("#op-detail [data-testid=op-badge]:not([data-live])") !== null &&
+			window.countsBy.includes("imagedash:op-done") &&
+			document.querySelector("#op-counts").dataset.inflight === "0" &&
+			document.querySelector("#op-counts [data-testid=count-inflight]") === null`,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))},
+	})
+	for _, e := range errs.get() {
+		t.Errorf("the pages reported: %s", e)
+	}
+}

@@ -18,19 +18,26 @@ const liveLinks = `[...document.querySelectorAll('[hx-trigger*="every"] a[href],
 // bulkCopySteps tick the first n ready golden images and copy them into
 // the folder into, up to the copies' result page.
 func bulkCopySteps(golden, into string, n int) []step {
-	return []step{
+	selected := fmt.Sprintf("%d images selected", n)
+	if n == 1 {
+		selected = "1 image selected"
+	}
+	steps := []step{
 		{"the golden folder's ready images", chromedp.Navigate(fmt.Sprintf("/?status=READY&folder=%s", golden))},
 		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
 		{"tick", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`[...document.querySelectorAll("[data-testid=select-row]")].slice(0, %d).forEach(b => b.click())`, n))},
-		{"ticked", until(fmt.Sprintf(`document.querySelector("[data-testid=selected-count]").textContent === "%d images selected"`, n))},
+		{"ticked", until(fmt.Sprintf(`document.querySelector("[data-testid=selected-count]").textContent === "%s"`, selected))},
 		{"copy selected", chromedp.Click(chromedp.CSS(`[data-testid="bulk-copy"]`))},
 		{"bulk copy form", chromedp.WaitVisible(chromedp.CSS(`[data-testid="bulk-copy-form"]`))},
 		{"into the folder", chromedp.Click(chromedp.CSS(`[data-testid="target"][value="` + into + `"]`))},
 		{"copy", chromedp.Click(chromedp.CSS(`[data-testid="copy-submit"]`))},
-		{"the plan to confirm", until(fmt.Sprintf(`document.querySelectorAll("[data-testid=plan-row]").length === %d`, n))},
-		{"confirm", chromedp.Click(chromedp.CSS(`[data-testid="copy-confirm"]`))},
-		{"the batch", chromedp.WaitVisible(chromedp.CSS(`[data-testid="copy-batch"]`))},
 	}
+	if n > 1 { // one copy is sent without a plan to confirm
+		steps = append(steps,
+			step{"the plan to confirm", until(fmt.Sprintf(`document.querySelectorAll("[data-testid=plan-row]").length === %d`, n))},
+			step{"confirm", chromedp.Click(chromedp.CSS(`[data-testid="copy-confirm"]`))})
+	}
+	return append(steps, step{"the batch", chromedp.WaitVisible(chromedp.CSS(`[data-testid="copy-batch"]`))})
 }
 
 // untilAcrossLoads waits for a JavaScript condition on a page that may be
