@@ -127,15 +127,21 @@ func TestBrowserNoPageInsideALiveElement(t *testing.T) {
 		// the header's counts among them.
 		ready := `(() => { const need = [document.querySelector('#op-counts[hx-trigger*="every"]'), document.querySelector(` + strconv.Quote(p.ready) + `)];
 			return document.readyState === "complete" && need.every(e => e && e["htmx-internal-data"]); })()`
-		open := chromedp.Steps(chromedp.Navigate(base+p.path), until(ready))
-		runSteps(t, amir, errs, []step{{"open " + p.path, open}})
+		open := func(what string) {
+			t.Helper()
+			runSteps(t, amir, errs, []step{{what, chromedp.Navigate(base + p.path)}})
+			if err := untilAcrossLoads(amir, ready); err != nil {
+				t.Fatalf("%s: its live elements: %v", what, err)
+			}
+		}
+		open("open " + p.path)
 		n, err := chromedp.Run(amir, chromedp.Evaluate[int](liveLinks+`.length`))
 		if err != nil || n == 0 {
 			t.Fatalf("%s: %d links in live elements (%v)", p.path, n, err)
 		}
 		for i := range n {
 			if i > 0 {
-				runSteps(t, amir, errs, []step{{"open " + p.path + " again", open}})
+				open("open " + p.path + " again")
 			}
 			// Mark the page, then click the i-th link as a person would
 			// (htmx sees the click); a whole page replaces the mark.
