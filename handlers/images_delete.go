@@ -188,7 +188,7 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 		}
 	}
 
-	p.Done = true
+	p.Done, p.Batch = true, batch
 	for i := range p.Items {
 		it := &p.Items[i]
 		if it.Reason != "" {

@@ -740,7 +740,7 @@ func TestOperationCountsElement(t *testing.T) {
 	putOp(t, e.store, opSpec{folder: team, name: "d", state: store.OpLost, msg: "x", done: now.Add(-48 * time.Hour)})
 	r := e.get("/operations/counts", htmx)
 	el := r.doc.Find("#" + views.OpCountsID)
-	if trig, _ := el.Attr("hx-trigger"); trig != "every 5s, imagedash:visible" {
+	if trig, _ := el.Attr("hx-trigger"); trig != "every 5s, imagedash:visible, imagedash:op-done from:body, imagedash:ops-finished from:body" {
 		t.Errorf("trigger = %q", trig)
 	}
 	if _, ok := el.Attr("data-live"); !ok {

@@ -190,6 +190,47 @@ func (p CopyBatchPage) Layout() Layout {
 	return Layout{Title: "Copies", Nav: p.Nav}
 }
 
+// BatchProgress is how far the operations of one bulk action have got:
+// Done of Total finished well, Failed ended in an error or were refused,
+// the rest are still in flight.
+type BatchProgress struct {
+	Total, Done, Failed int
+	// Failures are the targets that failed, as their rows show them.
+	Failures []CopyResultRow
+}
+
+// Progress is the batch's progress, counted from its rows.
+func (p CopyBatchPage) Progress() BatchProgress {
+	g := BatchProgress{Total: len(p.Rows)}
+	for _, r := range p.Rows {
+		switch r.State {
+		case CopyFinished:
+			g.Done++
+		case CopyStarted, CopyQueued:
+		default:
+			g.Failed++
+			g.Failures = append(g.Failures, r)
+		}
+	}
+	return g
+}
+
+// InFlight is how many targets have not ended yet.
+func (g BatchProgress) InFlight() int { return g.Total - g.Done - g.Failed }
+
+// Text is the progress in words: "2 of 5 done, 1 failed".
+func (g BatchProgress) Text() string {
+	s := strconv.Itoa(g.Done) + " of " + strconv.Itoa(g.Total) + " done"
+	if g.Failed > 0 {
+		s += ", " + strconv.Itoa(g.Failed) + " failed"
+	}
+	return s
+}
+
+// Ended is the share of the targets that have ended (well or not), for
+// the progress bar.
+func (g BatchProgress) Ended() string { return strconv.Itoa(g.Done + g.Failed) }
+
 // Counts says how many targets are in each state, for the heading.
 func (p CopyBatchPage) Counts() string {
 	n := map[string]int{}

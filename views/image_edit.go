@@ -118,6 +118,9 @@ type BulkDeletePage struct {
 	CountError string
 	// Done: the deletes were sent; Items carry their outcomes.
 	Done bool
+	// Batch is the bulk action's batch id once sent, whose progress the
+	// page follows.
+	Batch string
 	// Back is the image list to return to.
 	Back string
 }

@@ -32,6 +32,9 @@ const (
 	// OpsFinishedEvent is raised by the monitor's in-flight section when an
 	// operation it showed is no longer open; the history reloads on it.
 	OpsFinishedEvent = "imagedash:ops-finished"
+	// OpCountsTrigger is when the header's counts reload: every 5 s, when
+	// the tab shows again, and at once when an operation on the page ends.
+	OpCountsTrigger = "every 5s, imagedash:visible, " + OpDoneEvent + " from:body, " + OpsFinishedEvent + " from:body"
 )
 
 // Operation states as the monitor's filter names them, besides the store's

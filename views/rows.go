@@ -116,7 +116,7 @@ func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte) []byte {
 		// and then polls itself until the operation ends.
 		b = append(b, `<span class="op-slot" hx-get="/operations/`...)
 		b = strconv.AppendInt(b, r.OpID, 10)
-		b = append(b, `/badge" hx-trigger="load" hx-swap="outerHTML" data-testid="op-slot"></span>`...)
+		b = append(b, `/badge" hx-trigger="load" hx-swap="outerHTML" hx-disinherit="*" data-testid="op-slot"></span>`...)
 	}
 	b = append(b, `</td>`...)
 	for i := range cols {
