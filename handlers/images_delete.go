@@ -71,6 +71,9 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	op, err := h.tracker.Start(ctx, who(c), "", tracker.Delete(img))
+	if _, fe, busy := h.busyRefused(c, err); busy {
+		return refuse(fe.Status(), fe.Say())
+	}
 	if err != nil {
 		msg, status := refusal(err)
 		if status == 0 {
@@ -180,6 +183,23 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 	}
 	if len(ins) > 0 {
 		ops, errs, err := h.tracker.StartBatch(ctx, who(c), batch, ins)
+		if be, fe, busy := h.busyRefused(c, err); busy {
+			// Refused whole: each busy image says what is under way on it,
+			// the others that they were not sent either.
+			p.Done = true
+			for i := range p.Items {
+				it := &p.Items[i]
+				it.Outcome, it.Message = "refused", it.Reason
+				if it.Reason != "" {
+					continue
+				}
+				it.Message = "Not sent: the whole delete was refused because of the images marked here; nothing was deleted."
+				if b, ok := be.For(p.Service, it.ID); ok {
+					it.Message = b.Message()
+				}
+			}
+			return Render(c, fe.Status(), views.BulkDeleteFull(p), views.BulkDeleteFull(p))
+		}
 		if err != nil {
 			return fmt.Errorf("bulk delete: %w", err)
 		}

@@ -172,6 +172,10 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	op, err := h.tracker.Start(ctx, who(c), "", tracker.Update(img, u))
+	if _, fe, busy := h.busyRefused(c, err); busy {
+		p.Error = fe.Say() // above the form, which keeps what was typed
+		return render(fe.Status(), p)
+	}
 	if err != nil {
 		var ce *cloud.Error
 		if errors.As(err, &ce) && len(ce.Violations) > 0 {

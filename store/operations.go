@@ -216,7 +216,9 @@ func (e *NameInFlightError) Message() string {
 // The count is read in the write's own transaction, so two requests at
 // once cannot both slip under the limit. limit ≤ 0, or no user, is no
 // limit. A copy naming an image another unfinished operation is
-// already making in its folder refuses them all (*NameInFlightError).
+// already making in its folder refuses them all (*NameInFlightError), and
+// so does one targeting an image another unfinished operation targets
+// (*ImageBusyError).
 func (s *Store) CreateIntentsLimited(ctx context.Context, in []Operation, limit int) ([]Operation, error) {
 	now := s.now()
 	out := make([]Operation, 0, len(in))
@@ -243,6 +245,16 @@ WHERE user_id = ? AND state IN `+openStates, out[0].UserID).Scan(&open); err != 
 			if open+len(out) > limit {
 				return &OpenLimitError{Open: open, Asked: len(out), Limit: limit}
 			}
+		}
+		// An image another unfinished operation is changing (the same
+		// delete sent twice, two edits at once): refused whole, listing
+		// each (operations_busy.go).
+		busy, err := busyImages(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		if busy != nil {
+			return busy
 		}
 		// A name another unfinished operation is already giving an image
 		// in the folder (the same form sent twice, two people at once):
