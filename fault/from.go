@@ -108,6 +108,9 @@ func From(err error) *Error {
 	if ib, ok := errors.AsType[*store.ImageBusyError](err); ok {
 		fe.Message = ib.Message()
 	}
+	if ic, ok := errors.AsType[*store.ImageChangedError](err); ok {
+		fe.Message = ic.Message()
+	}
 	if ce, ok := errors.AsType[*cloud.Error](err); ok && len(ce.Violations) > 0 {
 		fe.Fields = make(map[string]string, len(ce.Violations))
 		for _, v := range ce.Violations {

@@ -6,24 +6,60 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/fault"
 	"github.com/imagedash/imagedash/store"
 )
 
-// busyRefused tells whether err refused a change because another
-// operation is still changing the image(s) (store.ImageBusyError, written
-// nowhere). It audits each refused image, naming the operation under way
-// by its dashboard id, and returns the refusal as the fault table words
-// it (409, the store's sentence).
-func (h *Handlers) busyRefused(c echo.Context, err error) (*store.ImageBusyError, *fault.Error, bool) {
-	be, ok := errors.AsType[*store.ImageBusyError](err)
-	if !ok {
-		return nil, nil, false
+// changeRefusal is a change of images refused before anything was
+// written: another operation is still changing one of them
+// (store.ImageBusyError), or one is gone or changed since the page was
+// read (store.ImageChangedError).
+type changeRefusal struct {
+	busy    *store.ImageBusyError
+	changed *store.ImageChangedError
+	fault   *fault.Error // as the fault table words it: 409, the store's sentence
+}
+
+// rowMessage is the refusal of the image (svc, id), "" when it is not
+// one of those refused.
+func (r changeRefusal) rowMessage(svc cloud.Service, id string) string {
+	if r.busy != nil {
+		if b, ok := r.busy.For(svc, id); ok {
+			return b.Message()
+		}
 	}
-	for _, b := range be.Images {
-		h.audit(c, store.AuditEntry{Action: b.Action, TargetKind: "image", TargetID: b.ImageID,
-			OperationID: strconv.FormatInt(b.Operation, 10), Outcome: store.OutcomeFailure, Detail: "refused: " + b.Message()})
+	if r.changed != nil {
+		if c, ok := r.changed.For(svc, id); ok {
+			return c.Message()
+		}
 	}
-	h.log.InfoContext(c.Request().Context(), "change refused: image busy", "err", err)
-	return be, fault.From(err), true
+	return ""
+}
+
+// refusedChange tells whether err is such a refusal. It audits each
+// refused image (a busy one with the dashboard id of the operation under
+// way) and logs it once.
+func (h *Handlers) refusedChange(c echo.Context, err error) (changeRefusal, bool) {
+	var r changeRefusal
+	r.busy, _ = errors.AsType[*store.ImageBusyError](err)
+	r.changed, _ = errors.AsType[*store.ImageChangedError](err)
+	if r.busy == nil && r.changed == nil {
+		return r, false
+	}
+	if r.busy != nil {
+		for _, b := range r.busy.Images {
+			h.audit(c, store.AuditEntry{Action: b.Action, TargetKind: "image", TargetID: b.ImageID,
+				OperationID: strconv.FormatInt(b.Operation, 10), Outcome: store.OutcomeFailure, Detail: "refused: " + b.Message()})
+		}
+	}
+	if r.changed != nil {
+		for _, ch := range r.changed.Images {
+			h.audit(c, store.AuditEntry{Action: ch.Action, TargetKind: "image", TargetID: ch.ImageID,
+				Outcome: store.OutcomeFailure, Detail: "refused: " + ch.Message()})
+		}
+	}
+	h.log.InfoContext(c.Request().Context(), "change refused before it was written", "err", err)
+	r.fault = fault.From(err)
+	return r, true
 }

@@ -70,9 +70,9 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 		return refuse(http.StatusConflict, reason)
 	}
 	ctx := c.Request().Context()
-	op, err := h.tracker.Start(ctx, who(c), "", tracker.Delete(img))
-	if _, fe, busy := h.busyRefused(c, err); busy {
-		return refuse(fe.Status(), fe.Say())
+	op, err := h.tracker.Start(ctx, who(c), "", tracker.Delete(img).Unchanged(img))
+	if r, ok := h.refusedChange(c, err); ok {
+		return refuse(r.fault.Status(), r.fault.Say())
 	}
 	if err != nil {
 		msg, status := refusal(err)
@@ -178,12 +178,12 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 	)
 	for i, it := range p.Items {
 		if it.Reason == "" {
-			ins, at = append(ins, tracker.Delete(imgs[i])), append(at, i)
+			ins, at = append(ins, tracker.Delete(imgs[i]).Unchanged(imgs[i])), append(at, i)
 		}
 	}
 	if len(ins) > 0 {
 		ops, errs, err := h.tracker.StartBatch(ctx, who(c), batch, ins)
-		if be, fe, busy := h.busyRefused(c, err); busy {
+		if r, ok := h.refusedChange(c, err); ok {
 			// Refused whole: each busy image says what is under way on it,
 			// the others that they were not sent either.
 			p.Done = true
@@ -194,11 +194,11 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 					continue
 				}
 				it.Message = "Not sent: the whole delete was refused because of the images marked here; nothing was deleted."
-				if b, ok := be.For(p.Service, it.ID); ok {
-					it.Message = b.Message()
+				if msg := r.rowMessage(p.Service, it.ID); msg != "" {
+					it.Message = msg
 				}
 			}
-			return Render(c, fe.Status(), views.BulkDeleteFull(p), views.BulkDeleteFull(p))
+			return Render(c, r.fault.Status(), views.BulkDeleteFull(p), views.BulkDeleteFull(p))
 		}
 		if err != nil {
 			return fmt.Errorf("bulk delete: %w", err)

@@ -171,10 +171,19 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	op, err := h.tracker.Start(ctx, who(c), "", tracker.Update(img, u))
-	if _, fe, busy := h.busyRefused(c, err); busy {
-		p.Error = fe.Say() // above the form, which keeps what was typed
-		return render(fe.Status(), p)
+	op, err := h.tracker.Start(ctx, who(c), "", tracker.Update(img, u).Unchanged(img))
+	if r, ok := h.refusedChange(c, err); ok {
+		// Above the form, which keeps what was typed; when the image was
+		// saved meanwhile, what changed is shown as on any stale form.
+		p.Error = r.fault.Say()
+		if r.changed != nil {
+			if now, rerr := h.store.Image(ctx, svc, img.ID); rerr == nil {
+				p.Image = views.NewImageRow(now, h.now())
+				p.Conflicts = conflicts(svc, opened, valuesOf(now), typed, mask)
+				p.Form.Overwrite = len(p.Conflicts) > 0
+			}
+		}
+		return render(r.fault.Status(), p)
 	}
 	if err != nil {
 		var ce *cloud.Error

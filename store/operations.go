@@ -100,6 +100,12 @@ type Operation struct {
 	// sent to the cloud.
 	Cancel CancelState
 
+	// Expect, when not 0, is the image fingerprint (ImageFingerprint) of
+	// the cached image the intent was made from: CreateIntents writes it
+	// only while the cache still holds the image so (*ImageChangedError
+	// otherwise). Not stored.
+	Expect int64
+
 	// read is State as read from the row: the "from" of the next write.
 	read OpState
 }
@@ -218,7 +224,8 @@ func (e *NameInFlightError) Message() string {
 // limit. A copy naming an image another unfinished operation is
 // already making in its folder refuses them all (*NameInFlightError), and
 // so does one targeting an image another unfinished operation targets
-// (*ImageBusyError).
+// (*ImageBusyError), and one whose Expect the cached image no longer
+// matches (*ImageChangedError).
 func (s *Store) CreateIntentsLimited(ctx context.Context, in []Operation, limit int) ([]Operation, error) {
 	now := s.now()
 	out := make([]Operation, 0, len(in))
@@ -255,6 +262,13 @@ WHERE user_id = ? AND state IN `+openStates, out[0].UserID).Scan(&open); err != 
 		}
 		if busy != nil {
 			return busy
+		}
+		changed, err := changedImages(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		if changed != nil {
+			return changed
 		}
 		// A name another unfinished operation is already giving an image
 		// in the folder (the same form sent twice, two people at once):

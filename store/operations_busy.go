@@ -158,3 +158,95 @@ WHERE service = ? AND image_id = ? AND state IN (`+placeholders(len(open))+`) OR
 	}
 	return &ImageBusyError{Images: busy}, nil
 }
+
+// ImageFingerprint is what the image cache would store as img's
+// fingerprint: an intent made from img read from the cache carries it as
+// Operation.Expect, so that it is written only while the cache still
+// holds the image as it was read.
+func ImageFingerprint(img cloud.Image) int64 { return fingerprint(img) }
+
+// ChangedImage is one image an intent was refused for because the cache
+// no longer holds it as the intent was made from: Gone, or changed.
+type ChangedImage struct {
+	Service   cloud.Service
+	ImageID   string
+	ImageName string
+	Action    string
+	Gone      bool
+}
+
+// Message says it for the person who asked.
+func (c ChangedImage) Message() string {
+	name := c.ImageName
+	if name == "" {
+		name = c.ImageID
+	}
+	if c.Gone {
+		return name + " no longer exists (it was deleted meanwhile), so nothing was sent."
+	}
+	return name + " was changed by someone else since you opened this page, so nothing was sent: reload to see it as it is now."
+}
+
+// ImageChangedError refuses a whole set of intents one or more of which
+// was made from an image the cache no longer holds as it was (an edit
+// opened on an older version, a delete of an image deleted meanwhile).
+// It is ErrExists (a conflict).
+type ImageChangedError struct {
+	Images []ChangedImage
+}
+
+func (e *ImageChangedError) Error() string {
+	parts := make([]string, len(e.Images))
+	for i, c := range e.Images {
+		what := "changed"
+		if c.Gone {
+			what = "gone"
+		}
+		parts[i] = c.Action + " of " + string(c.Service) + "/" + c.ImageID + ": the cached image is " + what
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e *ImageChangedError) Unwrap() error { return ErrExists }
+
+// Message is the refusal as a person reads it.
+func (e *ImageChangedError) Message() string {
+	if len(e.Images) == 1 {
+		return e.Images[0].Message()
+	}
+	return fmt.Sprintf("%d of these images changed or are gone since the page was opened, so nothing was sent: see each one.", len(e.Images))
+}
+
+// For is the refusal of the image (svc, id), if it is one of them.
+func (e *ImageChangedError) For(svc cloud.Service, id string) (ChangedImage, bool) {
+	for _, c := range e.Images {
+		if c.Service == svc && c.ImageID == id {
+			return c, true
+		}
+	}
+	return ChangedImage{}, false
+}
+
+// changedImages finds, in tx, the intents of in with an Expect whose
+// image the cache no longer holds with that fingerprint.
+func changedImages(ctx context.Context, tx *sql.Tx, in []Operation) (*ImageChangedError, error) {
+	var changed []ChangedImage
+	for _, o := range in {
+		if o.Expect == 0 {
+			continue
+		}
+		var fp int64
+		err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM images WHERE service = ? AND id = ?`, string(o.Service), o.ImageID).Scan(&fp)
+		gone := errors.Is(err, sql.ErrNoRows)
+		if err != nil && !gone {
+			return nil, fmt.Errorf("cached image %s/%s: %w", o.Service, o.ImageID, err)
+		}
+		if gone || fp != o.Expect {
+			changed = append(changed, ChangedImage{Service: o.Service, ImageID: o.ImageID, ImageName: o.ImageName, Action: o.Action, Gone: gone})
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	return &ImageChangedError{Images: changed}, nil
+}

@@ -165,3 +165,70 @@ func TestCreateIntentsImageBusyVariants(t *testing.T) {
 		t.Errorf("one image twice in a batch: %v, want ErrInvalid", err)
 	}
 }
+
+// TestCreateIntentsExpect: an intent made from a cached image is written
+// only while the cache holds that image as it was read: an edit opened on
+// an older version (saved by someone else meanwhile) and a delete of an
+// image deleted meanwhile are refused, in the write's own transaction;
+// a sync that rewrites the same values is no change.
+func TestCreateIntentsExpect(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	img := cloud.Image{Service: cloud.Compute, ID: "img1", FolderID: "f1", Name: "web", Status: "READY", Labels: map[string]string{"a": "1"}}
+	if err := s.UpsertImage(ctx, img); err != nil {
+		t.Fatal(err)
+	}
+	read, err := s.Image(ctx, cloud.Compute, "img1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	intent := func(action string, seen cloud.Image) Operation {
+		n++
+		return Operation{Key: fmt.Sprint("k", n), Action: action, Service: cloud.Compute, FolderID: "f1", ImageID: "img1",
+			ImageName: "web", Request: []byte("{}"), Expect: ImageFingerprint(seen)}
+	}
+	o, err := s.CreateIntent(ctx, intent(updateAction, read))
+	if err != nil {
+		t.Fatalf("an edit of the image as cached: %v", err)
+	}
+	o.State = OpDone
+	if err := s.FinishOperation(ctx, o, nil, cloud.Image{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpsertImage(ctx, read); err != nil { // a sync: the same values
+		t.Fatal(err)
+	}
+	if _, err := s.CreateIntent(ctx, intent(updateAction, read)); err != nil {
+		t.Fatalf("after a sync that changed nothing: %v", err)
+	}
+	// ...that one ends; then someone else's edit lands in the cache.
+	ops, _ := s.Operations(ctx, OperationQuery{Open: true})
+	for _, o := range ops {
+		o.State = OpDone
+		if err := s.FinishOperation(ctx, o, nil, cloud.Image{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved := read
+	saved.Description = "saved by someone else"
+	if err := s.UpsertImage(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateIntent(ctx, intent(updateAction, read))
+	var ce *ImageChangedError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrExists) || ce.Images[0].Gone ||
+		ce.Images[0].Message() != "web was changed by someone else since you opened this page, so nothing was sent: reload to see it as it is now." {
+		t.Fatalf("an edit opened on the older version = %v, want ImageChangedError", err)
+	}
+	if err := s.DeleteImage(ctx, cloud.Compute, "img1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateIntent(ctx, intent(deleteAction, saved))
+	if !errors.As(err, &ce) || !ce.Images[0].Gone {
+		t.Fatalf("a delete of an image gone meanwhile = %v, want ImageChangedError (gone)", err)
+	}
+	if open, _ := s.Operations(ctx, OperationQuery{Open: true}); len(open) != 0 {
+		t.Errorf("%d operations written by refused intents", len(open))
+	}
+}
