@@ -69,6 +69,12 @@ func TestBulkDeleteSentThrice(t *testing.T) {
 					t.Errorf("tab %d, %s: %s %q", i, id, outcome, msg)
 				}
 			})
+		case http.StatusUnprocessableEntity:
+			// The first batch ended before this one read its images: the
+			// count typed no longer matches the images left. Nothing sent.
+			if fieldError(r, "count") == "" {
+				t.Errorf("tab %d: 422 without the count's message", i)
+			}
 		default:
 			t.Errorf("tab %d: status %d:\n%s", i, r.code, r.body)
 		}

@@ -83,7 +83,7 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 		return refuse(status, msg)
 	}
 	h.audit(c, store.AuditEntry{Action: tracker.ActionDelete, TargetKind: "image", TargetID: img.ID,
-		OperationID: op.CloudID, Outcome: store.OutcomeSuccess, Detail: "deleted " + imageName(img)})
+		OperationID: store.AuditOperationID(op), Outcome: store.OutcomeSuccess, Detail: "deleted " + imageName(img) + store.CloudNote(op)})
 	h.Flash(c, "Deleting "+imageName(img)+"…")
 	return Redirect(c, views.ImageFilter{Service: img.Service, Folders: []string{img.FolderID}}.URL())
 }
@@ -229,7 +229,7 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 		it.Outcome = "started"
 		it.OpURL = views.ImageURL(p.Service, it.ID) + "?op=" + strconv.FormatInt(r.op.ID, 10)
 		h.audit(c, store.AuditEntry{Action: tracker.ActionDelete, TargetKind: "image", TargetID: it.ID,
-			OperationID: r.op.CloudID, Outcome: store.OutcomeSuccess, Detail: "bulk delete, batch " + batch})
+			OperationID: store.AuditOperationID(r.op), Outcome: store.OutcomeSuccess, Detail: "bulk delete, batch " + batch + store.CloudNote(r.op)})
 	}
 	return Render(c, http.StatusOK, views.BulkDeleteFull(p), views.BulkDeleteFull(p))
 }

@@ -205,7 +205,7 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 		return render(status, p)
 	}
 	h.audit(c, store.AuditEntry{Action: tracker.ActionUpdate, TargetKind: "image", TargetID: img.ID,
-		OperationID: op.CloudID, Outcome: store.OutcomeSuccess, Detail: "fields: " + strings.Join(mask, ", ")})
+		OperationID: store.AuditOperationID(op), Outcome: store.OutcomeSuccess, Detail: "fields: " + strings.Join(mask, ", ") + store.CloudNote(op)})
 	name := img.Name
 	if slices.Contains(mask, "name") {
 		name = typed.name

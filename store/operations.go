@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -477,8 +478,24 @@ func auditOutcome(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) e
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log
 	(at, user_id, username, action, target_kind, target_id, operation_id, outcome, detail)
 VALUES (?, ?, ?, ?, 'image', ?, ?, ?, ?)`,
-		ms(now), nullUser(o.UserID), o.Username, o.Action, o.ImageID, o.CloudID, string(outcome), detail)
+		ms(now), nullUser(o.UserID), o.Username, o.Action, o.ImageID, AuditOperationID(o), string(outcome), detail+CloudNote(o))
 	return err
+}
+
+// AuditOperationID is how the audit log names o: by the dashboard's own
+// operation id. The cloud's id is not unique over time (a cloud started
+// again from its seed hands the same ids out again) and is empty for an
+// intent the cloud refused or never answered; it goes in the detail
+// (CloudNote).
+func AuditOperationID(o Operation) string { return strconv.FormatInt(o.ID, 10) }
+
+// CloudNote is " (cloud operation X)" for the detail of an audit row of
+// o, "" while the cloud's id is not known.
+func CloudNote(o Operation) string {
+	if o.CloudID == "" {
+		return ""
+	}
+	return " (cloud operation " + o.CloudID + ")"
 }
 
 // saveOp writes o over its row, guarded: only when the row is in o.read
