@@ -215,6 +215,12 @@ func TestRefusedAtOnce(t *testing.T) {
 	if e.sim.Created() != 0 {
 		t.Error("a refused copy created an image")
 	}
+	// Its outcome row names it by the dashboard's id: a refused send has
+	// no cloud id, and the cloud's ids repeat after a restart anyway.
+	audit, _ := e.store.AuditLog(context.Background(), store.AuditQuery{Action: ActionCopy})
+	if len(audit) != 1 || audit[0].Outcome != store.OutcomeFailure || audit[0].OperationID != strconv.FormatInt(o.ID, 10) {
+		t.Errorf("audit of the refused send = %+v, want one failure naming operation %d", audit, o.ID)
+	}
 }
 
 func TestUnavailableWhilePolling(t *testing.T) {
