@@ -63,3 +63,38 @@ func (h *Handlers) refusedChange(c echo.Context, err error) (changeRefusal, bool
 	r.fault = fault.From(err)
 	return r, true
 }
+
+// openChanges says, for each of ids of svc that an unfinished operation
+// is changing, what is under way and by whom ("web is already being
+// deleted by alice (operation 12)."), so that a page offering action on
+// them says it before it is asked. imgs name the images (by id).
+func (h *Handlers) openChanges(c echo.Context, svc cloud.Service, imgs []cloud.Image, action string) (map[string]string, error) {
+	out := map[string]string{}
+	if h.ops == nil {
+		return out, nil
+	}
+	ids := make([]string, 0, len(imgs))
+	for _, img := range imgs {
+		if img.ID != "" {
+			ids = append(ids, img.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	open, err := h.ops.OpenImageOperations(c.Request().Context(), svc, ids)
+	if err != nil {
+		return nil, err
+	}
+	me := viewer(c).User.ID
+	for _, img := range imgs {
+		o, ok := open[img.ID]
+		if !ok || img.ID == "" {
+			continue
+		}
+		b := store.BusyImage{Service: svc, ImageID: img.ID, ImageName: img.Name, Action: action,
+			Operation: o.ID, OpAction: o.Action, Username: o.Username, Mine: o.UserID != 0 && o.UserID == me}
+		out[img.ID] = b.Doing() + "."
+	}
+	return out, nil
+}

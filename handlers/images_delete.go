@@ -37,7 +37,14 @@ func (h *Handlers) ConfirmDeleteImage(c echo.Context) error {
 		return err
 	}
 	status := http.StatusOK
-	if p.Reason = deleteBlocked(img); p.Reason != "" {
+	if p.Reason = deleteBlocked(img); p.Reason == "" {
+		busy, err := h.openChanges(c, img.Service, []cloud.Image{img}, tracker.ActionDelete)
+		if err != nil {
+			return err
+		}
+		p.Reason = busy[img.ID]
+	}
+	if p.Reason != "" {
 		status = http.StatusConflict
 	}
 	return Render(c, status, views.ImageDeleteFull(p), views.ImageDeleteFull(p))
@@ -303,6 +310,12 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 		},
 		Service: svc,
 	}
+	// An image another operation is changing is left alone, said before
+	// it is asked (the write refuses it anyway: store.ImageBusyError).
+	busy, err := h.openChanges(c, svc, imgs, tracker.ActionDelete)
+	if err != nil {
+		return views.BulkDeletePage{}, nil, err
+	}
 	var inFolders []string
 	for i, img := range imgs {
 		it := views.BulkDeleteItem{ID: ids[i]}
@@ -314,7 +327,9 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 			if it.Folder == "" {
 				it.Folder = img.FolderID
 			}
-			it.Reason = deleteBlocked(img)
+			if it.Reason = deleteBlocked(img); it.Reason == "" {
+				it.Reason = busy[img.ID]
+			}
 			if !slices.Contains(inFolders, img.FolderID) {
 				inFolders = append(inFolders, img.FolderID)
 			}

@@ -52,7 +52,17 @@ func (h *Handlers) EditImageForm(c echo.Context) error {
 		return err
 	}
 	status := http.StatusOK
-	if msg := updateBlocked(img); msg != "" {
+	msg := updateBlocked(img)
+	if msg == "" {
+		busy, err := h.openChanges(c, img.Service, []cloud.Image{img}, tracker.ActionUpdate)
+		if err != nil {
+			return err
+		}
+		if msg = busy[img.ID]; msg != "" {
+			msg += " Edit it once that ends."
+		}
+	}
+	if msg != "" {
 		p.Error, p.Blocked, status = msg, true, http.StatusConflict
 	}
 	return Render(c, status, views.ImageEditFull(p), views.ImageEditFull(p))

@@ -48,6 +48,10 @@ const (
 // opRow formats o for a badge: no times, no folder name, nothing that
 // needs another read.
 func opRow(o store.Operation) views.OpRow {
+	code := o.ErrorCode
+	if o.State.Open() && code == tracker.UnansweredCode {
+		code = "" // the watcher's marker of a send not answered, not an error of the cloud's
+	}
 	return views.OpRow{
 		ID:          o.ID,
 		Action:      o.Action,
@@ -60,7 +64,7 @@ func opRow(o store.Operation) views.OpRow {
 		User:        o.Username,
 		State:       string(o.State),
 		Failing:     o.Failing(),
-		ErrorCode:   o.ErrorCode,
+		ErrorCode:   code,
 		Message:     o.ErrorMessage,
 	}
 }

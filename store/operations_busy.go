@@ -41,6 +41,19 @@ type BusyImage struct {
 // Message says it for the person who asked, in one sentence: what is
 // under way, by whom, and that their change was not sent.
 func (b BusyImage) Message() string {
+	doing, so := b.words()
+	return doing + ", " + so + "."
+}
+
+// Doing is what is under way on the image, by whom ("web is already
+// being deleted by alice (operation 12)"), for a page that offers the
+// change before it is asked.
+func (b BusyImage) Doing() string {
+	doing, _ := b.words()
+	return doing
+}
+
+func (b BusyImage) words() (doing, so string) {
 	name := b.ImageName
 	if name == "" {
 		name = b.ImageID
@@ -52,19 +65,18 @@ func (b BusyImage) Message() string {
 	case who == "":
 		who = "someone"
 	}
-	var doing string
+	var what string
 	switch b.OpAction {
 	case deleteAction:
-		doing = "already being deleted"
+		what = "already being deleted"
 	case updateAction:
-		doing = "being edited"
+		what = "being edited"
 	default:
-		doing = "being made or changed"
+		what = "being made or changed"
 	}
 	if b.OpAction == b.Action && b.Action == updateAction {
-		doing = "already being edited"
+		what = "already being edited"
 	}
-	var so string
 	switch b.Action {
 	case deleteAction:
 		so = "so it was not deleted again"
@@ -79,7 +91,7 @@ func (b BusyImage) Message() string {
 	default:
 		so = "so nothing was sent"
 	}
-	return fmt.Sprintf("%s is %s by %s (operation %d), %s.", name, doing, who, b.Operation, so)
+	return fmt.Sprintf("%s is %s by %s (operation %d)", name, what, who, b.Operation), so
 }
 
 // ImageBusyError refuses a whole set of intents one or more of which
