@@ -129,6 +129,7 @@ func TestKindOf(t *testing.T) {
 		{"store exists", store.ErrExists, fault.Conflict},
 		{"store too many", store.ErrTooMany, fault.RateLimited},
 		{"store open limit", &store.OpenLimitError{Open: 5, Asked: 1, Limit: 5}, fault.RateLimited},
+		{"store image busy", &store.ImageBusyError{Images: []store.BusyImage{{ImageID: "i", Operation: 3}}}, fault.Conflict},
 		{"store full", store.ErrFull, fault.StorageFull},
 		{"store read-only", store.ErrReadOnly, fault.ReadOnly},
 		{"store revoked", store.ErrRevoked, fault.Unauthenticated},
@@ -227,5 +228,10 @@ func TestError(t *testing.T) {
 	ol := fault.From(&store.OpenLimitError{Open: 7, Asked: 3, Limit: 8})
 	if !strings.Contains(ol.Say(), "7 operations in flight") {
 		t.Errorf("open limit says %q, want its numbers", ol.Say())
+	}
+	busy := fault.From(fmt.Errorf("tracker: %w", &store.ImageBusyError{Images: []store.BusyImage{{ImageID: "img1", ImageName: "web",
+		Action: "image.delete", OpAction: "image.delete", Operation: 12, Username: "alice"}}}))
+	if busy.Status() != http.StatusConflict || !strings.Contains(busy.Say(), "web is already being deleted by alice (operation 12)") {
+		t.Errorf("image busy: %d %q, want 409 naming the image, the person and the operation", busy.Status(), busy.Say())
 	}
 }

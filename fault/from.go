@@ -105,6 +105,12 @@ func From(err error) *Error {
 	if nf, ok := errors.AsType[*store.NameInFlightError](err); ok {
 		fe.Message = nf.Message()
 	}
+	if ib, ok := errors.AsType[*store.ImageBusyError](err); ok {
+		fe.Message = ib.Message()
+	}
+	if ic, ok := errors.AsType[*store.ImageChangedError](err); ok {
+		fe.Message = ic.Message()
+	}
 	if ce, ok := errors.AsType[*cloud.Error](err); ok && len(ce.Violations) > 0 {
 		fe.Fields = make(map[string]string, len(ce.Violations))
 		for _, v := range ce.Violations {

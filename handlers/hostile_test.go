@@ -258,8 +258,11 @@ func hostileRoutes(t *testing.T, e *cloudEnv, guest *webtest.Browser) []hostileR
 	// refused, and "" (compute, for a service) cannot delete anything.
 	nowhere := map[string]string{"service": "compute", "id": "fd8nosuchimage000000"}
 
+	// The operation the operations' routes name is on another image: an
+	// image has one open change at a time, and img is edited below.
+	opImg := e.first(cloud.Compute, func(i cloud.Image) bool { return i.ID != img.ID })
 	op, err := e.store.CreateIntent(ctx, store.Operation{Key: "hostile-op", Batch: "hostile-batch", Action: tracker.ActionUpdate,
-		Service: cloud.Compute, FolderID: img.FolderID, ImageID: img.ID, Request: []byte(`{"action":"image.update"}`), Username: "root"})
+		Service: cloud.Compute, FolderID: opImg.FolderID, ImageID: opImg.ID, Request: []byte(`{"action":"image.update"}`), Username: "root"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -387,8 +387,8 @@ type copyStart struct {
 // copyStarted audits one started copy and says how it stands: err is what
 // the tracker returned for op (nil, or the cloud's refusal).
 func (h *Handlers) copyStarted(c echo.Context, in tracker.Intent, op store.Operation, err error, kind, target, detail string) copyStart {
-	e := store.AuditEntry{Action: in.Action(), TargetKind: kind, TargetID: target, OperationID: op.CloudID,
-		Outcome: store.OutcomeSuccess, Detail: detail}
+	e := store.AuditEntry{Action: in.Action(), TargetKind: kind, TargetID: target, OperationID: store.AuditOperationID(op),
+		Outcome: store.OutcomeSuccess, Detail: detail + store.CloudNote(op)}
 	switch {
 	case op.State == store.OpFailed:
 		e.Outcome = store.OutcomeFailure

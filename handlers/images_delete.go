@@ -37,7 +37,14 @@ func (h *Handlers) ConfirmDeleteImage(c echo.Context) error {
 		return err
 	}
 	status := http.StatusOK
-	if p.Reason = deleteBlocked(img); p.Reason != "" {
+	if p.Reason = deleteBlocked(img); p.Reason == "" {
+		busy, err := h.openChanges(c, img.Service, []cloud.Image{img}, tracker.ActionDelete)
+		if err != nil {
+			return err
+		}
+		p.Reason = busy[img.ID]
+	}
+	if p.Reason != "" {
 		status = http.StatusConflict
 	}
 	return Render(c, status, views.ImageDeleteFull(p), views.ImageDeleteFull(p))
@@ -70,7 +77,10 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 		return refuse(http.StatusConflict, reason)
 	}
 	ctx := c.Request().Context()
-	op, err := h.tracker.Start(ctx, who(c), "", tracker.Delete(img))
+	op, err := h.tracker.Start(ctx, who(c), "", tracker.Delete(img).Unchanged(img))
+	if r, ok := h.refusedChange(c, err); ok {
+		return refuse(r.fault.Status(), r.fault.Say())
+	}
 	if err != nil {
 		msg, status := refusal(err)
 		if status == 0 {
@@ -80,7 +90,7 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 		return refuse(status, msg)
 	}
 	h.audit(c, store.AuditEntry{Action: tracker.ActionDelete, TargetKind: "image", TargetID: img.ID,
-		OperationID: op.CloudID, Outcome: store.OutcomeSuccess, Detail: "deleted " + imageName(img)})
+		OperationID: store.AuditOperationID(op), Outcome: store.OutcomeSuccess, Detail: "deleted " + imageName(img) + store.CloudNote(op)})
 	h.Flash(c, "Deleting "+imageName(img)+"…")
 	return Redirect(c, views.ImageFilter{Service: img.Service, Folders: []string{img.FolderID}}.URL())
 }
@@ -175,11 +185,28 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 	)
 	for i, it := range p.Items {
 		if it.Reason == "" {
-			ins, at = append(ins, tracker.Delete(imgs[i])), append(at, i)
+			ins, at = append(ins, tracker.Delete(imgs[i]).Unchanged(imgs[i])), append(at, i)
 		}
 	}
 	if len(ins) > 0 {
 		ops, errs, err := h.tracker.StartBatch(ctx, who(c), batch, ins)
+		if r, ok := h.refusedChange(c, err); ok {
+			// Refused whole: each busy image says what is under way on it,
+			// the others that they were not sent either.
+			p.Done = true
+			for i := range p.Items {
+				it := &p.Items[i]
+				it.Outcome, it.Message = "refused", it.Reason
+				if it.Reason != "" {
+					continue
+				}
+				it.Message = "Not sent: the whole delete was refused because of the images marked here; nothing was deleted."
+				if msg := r.rowMessage(p.Service, it.ID); msg != "" {
+					it.Message = msg
+				}
+			}
+			return Render(c, r.fault.Status(), views.BulkDeleteFull(p), views.BulkDeleteFull(p))
+		}
 		if err != nil {
 			return fmt.Errorf("bulk delete: %w", err)
 		}
@@ -209,7 +236,7 @@ func (h *Handlers) BulkDelete(c echo.Context) error {
 		it.Outcome = "started"
 		it.OpURL = views.ImageURL(p.Service, it.ID) + "?op=" + strconv.FormatInt(r.op.ID, 10)
 		h.audit(c, store.AuditEntry{Action: tracker.ActionDelete, TargetKind: "image", TargetID: it.ID,
-			OperationID: r.op.CloudID, Outcome: store.OutcomeSuccess, Detail: "bulk delete, batch " + batch})
+			OperationID: store.AuditOperationID(r.op), Outcome: store.OutcomeSuccess, Detail: "bulk delete, batch " + batch + store.CloudNote(r.op)})
 	}
 	return Render(c, http.StatusOK, views.BulkDeleteFull(p), views.BulkDeleteFull(p))
 }
@@ -283,6 +310,12 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 		},
 		Service: svc,
 	}
+	// An image another operation is changing is left alone, said before
+	// it is asked (the write refuses it anyway: store.ImageBusyError).
+	busy, err := h.openChanges(c, svc, imgs, tracker.ActionDelete)
+	if err != nil {
+		return views.BulkDeletePage{}, nil, err
+	}
 	var inFolders []string
 	for i, img := range imgs {
 		it := views.BulkDeleteItem{ID: ids[i]}
@@ -294,7 +327,9 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 			if it.Folder == "" {
 				it.Folder = img.FolderID
 			}
-			it.Reason = deleteBlocked(img)
+			if it.Reason = deleteBlocked(img); it.Reason == "" {
+				it.Reason = busy[img.ID]
+			}
 			if !slices.Contains(inFolders, img.FolderID) {
 				inFolders = append(inFolders, img.FolderID)
 			}

@@ -52,7 +52,17 @@ func (h *Handlers) EditImageForm(c echo.Context) error {
 		return err
 	}
 	status := http.StatusOK
-	if msg := updateBlocked(img); msg != "" {
+	msg := updateBlocked(img)
+	if msg == "" {
+		busy, err := h.openChanges(c, img.Service, []cloud.Image{img}, tracker.ActionUpdate)
+		if err != nil {
+			return err
+		}
+		if msg = busy[img.ID]; msg != "" {
+			msg += " Edit it once that ends."
+		}
+	}
+	if msg != "" {
 		p.Error, p.Blocked, status = msg, true, http.StatusConflict
 	}
 	return Render(c, status, views.ImageEditFull(p), views.ImageEditFull(p))
@@ -171,7 +181,20 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	op, err := h.tracker.Start(ctx, who(c), "", tracker.Update(img, u))
+	op, err := h.tracker.Start(ctx, who(c), "", tracker.Update(img, u).Unchanged(img))
+	if r, ok := h.refusedChange(c, err); ok {
+		// Above the form, which keeps what was typed; when the image was
+		// saved meanwhile, what changed is shown as on any stale form.
+		p.Error = r.fault.Say()
+		if r.changed != nil {
+			if now, rerr := h.store.Image(ctx, svc, img.ID); rerr == nil {
+				p.Image = views.NewImageRow(now, h.now())
+				p.Conflicts = conflicts(svc, opened, valuesOf(now), typed, mask)
+				p.Form.Overwrite = len(p.Conflicts) > 0
+			}
+		}
+		return render(r.fault.Status(), p)
+	}
 	if err != nil {
 		var ce *cloud.Error
 		if errors.As(err, &ce) && len(ce.Violations) > 0 {
@@ -192,7 +215,7 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 		return render(status, p)
 	}
 	h.audit(c, store.AuditEntry{Action: tracker.ActionUpdate, TargetKind: "image", TargetID: img.ID,
-		OperationID: op.CloudID, Outcome: store.OutcomeSuccess, Detail: "fields: " + strings.Join(mask, ", ")})
+		OperationID: store.AuditOperationID(op), Outcome: store.OutcomeSuccess, Detail: "fields: " + strings.Join(mask, ", ") + store.CloudNote(op)})
 	name := img.Name
 	if slices.Contains(mask, "name") {
 		name = typed.name

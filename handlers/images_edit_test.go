@@ -262,7 +262,7 @@ func TestEditImageSendsOnlyChangedFields(t *testing.T) {
 			}
 			log, err := ce.store.AuditLog(ctx, store.AuditQuery{Action: tracker.ActionUpdate, Target: img.ID, Outcome: store.OutcomeSuccess})
 			if err != nil || !slices.ContainsFunc(log, func(a store.AuditEntry) bool {
-				return a.Detail == "fields: "+strings.Join(tt.mask, ", ") && a.OperationID == op.CloudID && a.Username == "root"
+				return a.Detail == "fields: "+strings.Join(tt.mask, ", ")+store.CloudNote(op) && a.OperationID == store.AuditOperationID(op) && a.Username == "root"
 			}) {
 				t.Errorf("no audit entry of the update with its fields: %+v (%v)", log, err)
 			}

@@ -543,9 +543,19 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 	if h.tracker == nil {
 		return fault.New(fault.Unavailable, "This server cannot change anything in the cloud right now.")
 	}
+	// A cancel's rows are about the image the operation targets (the
+	// operation itself while a copy's image is not known) and name the
+	// operation by the dashboard's id: the cloud's repeat after a restart.
+	entry := func(outcome store.Outcome, detail string) store.AuditEntry {
+		kind, id := "image", o.ImageID
+		if id == "" {
+			kind, id = "operation", target
+		}
+		return store.AuditEntry{Action: action, TargetKind: kind, TargetID: id, OperationID: store.AuditOperationID(o),
+			Outcome: outcome, Detail: detail + store.CloudNote(o)}
+	}
 	fail := func(k fault.Kind, msg string) error {
-		h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
-			Outcome: store.OutcomeFailure, Detail: msg})
+		h.audit(c, entry(store.OutcomeFailure, msg))
 		return fault.New(k, msg)
 	}
 	_, err = h.tracker.Cancel(c.Request().Context(), o.ID)
@@ -558,8 +568,7 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 	case errors.As(err, &fin):
 		// Nothing to cancel: a notice of how it ended, not an error.
 		msg := "This operation has " + fin.Error() + "."
-		h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
-			Outcome: store.OutcomeFailure, Detail: fin.Error()})
+		h.audit(c, entry(store.OutcomeFailure, fin.Error()))
 		h.Flash(c, msg)
 		return Redirect(c, views.OperationURL(o.ID))
 	case errors.Is(err, tracker.ErrNotRunning):
@@ -582,8 +591,7 @@ func (h *Handlers) CancelOperation(c echo.Context) error {
 		h.log.WarnContext(c.Request().Context(), "cancel operation", "id", o.ID, "err", err)
 		return fail(fault.Upstream, cloudMessage(err))
 	}
-	h.audit(c, store.AuditEntry{Action: action, TargetKind: "operation", TargetID: target, OperationID: o.CloudID,
-		Outcome: store.OutcomeSuccess, Detail: "cancel requested"})
+	h.audit(c, entry(store.OutcomeSuccess, "cancel requested"))
 	h.Flash(c, fmt.Sprintf("Asked the cloud to cancel %s of %s.", strings.ToLower(tracker.ActionTitle(o.Action)), opRow(o, opNames{}).Subject()))
 	return Redirect(c, views.OperationURL(o.ID))
 }

@@ -58,7 +58,9 @@ func opSay(o store.Operation, folder string) string {
 	switch {
 	case o.ErrorCode == "" && o.ErrorMessage == "":
 		return ""
-	case o.ErrorCode == "" || o.State == store.OpLost:
+	case o.ErrorCode == "" || o.ErrorCode == tracker.UnansweredCode || o.State == store.OpLost:
+		// The watcher's own words (an unanswered send is its marker, not
+		// an error of the cloud's).
 		return o.ErrorMessage
 	case o.State == store.OpCancelled && o.ErrorCode == "Canceled":
 		return "" // the badge says "Cancelled": nothing to add
@@ -75,7 +77,7 @@ func actionNoun(action string) string {
 // administrator's eyes only ("" for anyone else, or when o has none from
 // the cloud).
 func cloudWords(p auth.Policy, o store.Operation) (code, message string) {
-	if !p.Admin() || o.ErrorCode == "" || o.State == store.OpLost {
+	if !p.Admin() || o.ErrorCode == "" || o.ErrorCode == tracker.UnansweredCode || o.State == store.OpLost {
 		return "", ""
 	}
 	return o.ErrorCode, o.ErrorMessage

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -913,6 +914,21 @@ func TestCancelOperation(t *testing.T) {
 		count := map[store.Outcome]int{}
 		for _, en := range es {
 			count[en.Outcome]++
+			if en.Outcome == store.OutcomeDenied {
+				continue
+			}
+			// Refused or not, a cancel's row names the dashboard's
+			// operation (the cloud's ids repeat after a restart) and the
+			// image it targets.
+			id, err := strconv.ParseInt(en.OperationID, 10, 64)
+			if err != nil {
+				t.Errorf("cancel row names operation %q, not the dashboard's id: %+v", en.OperationID, en)
+				continue
+			}
+			o, err := e.store.Operation(context.Background(), id)
+			if err != nil || o.ImageID != "" && (en.TargetKind != "image" || en.TargetID != o.ImageID) {
+				t.Errorf("cancel row %+v: operation %+v (%v), want its image as the target", en, o, err)
+			}
 		}
 		if count[store.OutcomeSuccess] != 3 || count[store.OutcomeDenied] != 3 || count[store.OutcomeFailure] != 2 {
 			t.Errorf("audit outcomes = %v", count)

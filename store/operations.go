@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -99,6 +100,12 @@ type Operation struct {
 	// Cancel is whether a person asked to cancel it, and whether that was
 	// sent to the cloud.
 	Cancel CancelState
+
+	// Expect, when not 0, is the image fingerprint (ImageFingerprint) of
+	// the cached image the intent was made from: CreateIntents writes it
+	// only while the cache still holds the image so (*ImageChangedError
+	// otherwise). Not stored.
+	Expect int64
 
 	// read is State as read from the row: the "from" of the next write.
 	read OpState
@@ -216,7 +223,10 @@ func (e *NameInFlightError) Message() string {
 // The count is read in the write's own transaction, so two requests at
 // once cannot both slip under the limit. limit ≤ 0, or no user, is no
 // limit. A copy naming an image another unfinished operation is
-// already making in its folder refuses them all (*NameInFlightError).
+// already making in its folder refuses them all (*NameInFlightError), and
+// so does one targeting an image another unfinished operation targets
+// (*ImageBusyError), and one whose Expect the cached image no longer
+// matches (*ImageChangedError).
 func (s *Store) CreateIntentsLimited(ctx context.Context, in []Operation, limit int) ([]Operation, error) {
 	now := s.now()
 	out := make([]Operation, 0, len(in))
@@ -243,6 +253,23 @@ WHERE user_id = ? AND state IN `+openStates, out[0].UserID).Scan(&open); err != 
 			if open+len(out) > limit {
 				return &OpenLimitError{Open: open, Asked: len(out), Limit: limit}
 			}
+		}
+		// An image another unfinished operation is changing (the same
+		// delete sent twice, two edits at once): refused whole, listing
+		// each (operations_busy.go).
+		busy, err := busyImages(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		if busy != nil {
+			return busy
+		}
+		changed, err := changedImages(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		if changed != nil {
+			return changed
 		}
 		// A name another unfinished operation is already giving an image
 		// in the folder (the same form sent twice, two people at once):
@@ -451,8 +478,24 @@ func auditOutcome(ctx context.Context, tx *sql.Tx, o Operation, now time.Time) e
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log
 	(at, user_id, username, action, target_kind, target_id, operation_id, outcome, detail)
 VALUES (?, ?, ?, ?, 'image', ?, ?, ?, ?)`,
-		ms(now), nullUser(o.UserID), o.Username, o.Action, o.ImageID, o.CloudID, string(outcome), detail)
+		ms(now), nullUser(o.UserID), o.Username, o.Action, o.ImageID, AuditOperationID(o), string(outcome), detail+CloudNote(o))
 	return err
+}
+
+// AuditOperationID is how the audit log names o: by the dashboard's own
+// operation id. The cloud's id is not unique over time (a cloud started
+// again from its seed hands the same ids out again) and is empty for an
+// intent the cloud refused or never answered; it goes in the detail
+// (CloudNote).
+func AuditOperationID(o Operation) string { return strconv.FormatInt(o.ID, 10) }
+
+// CloudNote is " (cloud operation X)" for the detail of an audit row of
+// o, "" while the cloud's id is not known.
+func CloudNote(o Operation) string {
+	if o.CloudID == "" {
+		return ""
+	}
+	return " (cloud operation " + o.CloudID + ")"
 }
 
 // saveOp writes o over its row, guarded: only when the row is in o.read

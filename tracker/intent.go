@@ -90,6 +90,18 @@ type Intent struct {
 // Action is the intent's action.
 func (in Intent) Action() string { return in.op.Action }
 
+// Unchanged makes an edit or a delete conditional on img, the cached
+// image it was made from: it is written only while the image cache still
+// holds img as it was read (a form opened on an older version, a delete
+// of an image deleted meanwhile are refused with *store.ImageChangedError,
+// nothing written).
+func (in Intent) Unchanged(img cloud.Image) Intent {
+	if in.op.ImageID == img.ID && in.op.Service == img.Service {
+		in.op.Expect = store.ImageFingerprint(img)
+	}
+	return in
+}
+
 // Copy copies the Compute image src into a new Compute image as spec says
 // (spec.SourceImageID is set to src's id).
 func Copy(src cloud.Image, spec cloud.CreateImageSpec) Intent {

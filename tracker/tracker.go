@@ -345,11 +345,25 @@ func (t *Tracker) process(ctx context.Context, o store.Operation, save saver) (s
 			// Never sent: nothing to cancel in the cloud.
 			o.State, o.ErrorCode, o.ErrorMessage = store.OpCancelled, "", "Cancelled before it was sent to the cloud."
 			return o, t.finish(ctx, o, nil, cloud.Image{})
+		case o.State == store.OpPending && o.ErrorCode != UnansweredCode:
+			// Sent, but every send was refused before the cloud took it
+			// (rate limited, credentials refused): nothing in the cloud.
+			o.State, o.ErrorCode, o.ErrorMessage = store.OpCancelled, "", "Cancelled before the cloud took it: it had refused every send, and it was not sent again."
+			return o, t.finish(ctx, o, nil, cloud.Image{})
+		case o.State == store.OpPending || o.State == store.OpSending:
+			// A send got no answer (timed out, the connection dropped), or
+			// its sender died in the call: the cloud may have it or not,
+			// and there is no asking it by key without sending again —
+			// which would start it if it had not. Sending again to cancel
+			// can end as done: the person asked for the opposite. So it is
+			// not sent again, and ends saying what is known.
+			t.log.WarnContext(ctx, "cancel of an operation whose send got no answer: not sent again", "id", o.ID,
+				"action", o.Action, "image", o.ImageID, "attempts", o.Attempts, "state", o.State)
+			o.State, o.ErrorCode, o.ErrorMessage = store.OpLost, UnansweredCode, UnansweredCancelMessage
+			return o, t.finish(ctx, o, nil, cloud.Image{})
 		case o.State == store.OpRunning && o.CloudID != "":
 			return t.cancel(ctx, o, req, save)
 		}
-		// Pending after a send that got no answer, or sending: send first
-		// (with the same key), the cancel follows once it runs.
 	}
 	if o.State == store.OpRunning {
 		return t.poll(ctx, o, req, save)
@@ -414,7 +428,10 @@ func (t *Tracker) send(ctx context.Context, o store.Operation, req request) (sto
 			// No answer: the cloud may or may not have started it. The same
 			// key makes the next send return the same operation if it did.
 			o.State = store.OpPending
-			o.ErrorCode, o.ErrorMessage = "", WaitingMessage
+			if o.ErrorCode != UnansweredCode && reachedMaybe(err) {
+				o.ErrorCode = UnansweredCode // and stays so: a later refusal does not undo this one
+			}
+			o.ErrorMessage = WaitingMessage
 			o.PollEvery = t.backoff(o.PollEvery, false)
 			o.NextPollAt = now.Add(o.PollEvery)
 			t.log.WarnContext(ctx, "send operation: will retry", "id", o.ID, "action", o.Action, "err", err)
@@ -443,6 +460,22 @@ func (t *Tracker) send(ctx context.Context, o store.Operation, req request) (sto
 	// its final image cannot be overwritten by this one.
 	t.showInFlight(ctx, o)
 	return o, t.saveNow(ctx, o)
+}
+
+// UnansweredCode marks a pending operation one of whose sends got no
+// answer: the cloud may have it (a cancel then does not send it again).
+const UnansweredCode = "Unanswered"
+
+// UnansweredCancelMessage is the reason a person reads on an operation
+// cancelled after a send that got no answer.
+const UnansweredCancelMessage = "Cancelled without sending it again: an earlier send got no answer, so the cloud may or may not " +
+	"have made the change, and the dashboard stopped following it. Check the image's status to see whether it was made."
+
+// reachedMaybe tells whether a send that failed with err may have reached
+// the cloud: anything but an answer that refused it (rate limited, the
+// credentials refused).
+func reachedMaybe(err error) bool {
+	return !errors.Is(err, cloud.ErrExhausted) && !errors.Is(err, cloud.ErrUnauthenticated)
 }
 
 // WaitingMessage is what a person reads on an operation whose sending the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,7 +133,8 @@ func TestCopySucceeds(t *testing.T) {
 		t.Errorf("emulator created %d images, want 1", n)
 	}
 	audit, _ := e.store.AuditLog(ctx, store.AuditQuery{User: "amir"})
-	if len(audit) != 1 || audit[0].Action != ActionCopy || audit[0].Outcome != store.OutcomeSuccess || audit[0].OperationID != o.CloudID {
+	if len(audit) != 1 || audit[0].Action != ActionCopy || audit[0].Outcome != store.OutcomeSuccess || audit[0].OperationID != strconv.FormatInt(o.ID, 10) ||
+		!strings.Contains(audit[0].Detail, "cloud operation "+o.CloudID) || audit[0].TargetID != o.ImageID {
 		t.Errorf("audit = %+v", audit)
 	}
 }
@@ -212,6 +214,12 @@ func TestRefusedAtOnce(t *testing.T) {
 	}
 	if e.sim.Created() != 0 {
 		t.Error("a refused copy created an image")
+	}
+	// Its outcome row names it by the dashboard's id: a refused send has
+	// no cloud id, and the cloud's ids repeat after a restart anyway.
+	audit, _ := e.store.AuditLog(context.Background(), store.AuditQuery{Action: ActionCopy})
+	if len(audit) != 1 || audit[0].Outcome != store.OutcomeFailure || audit[0].OperationID != strconv.FormatInt(o.ID, 10) {
+		t.Errorf("audit of the refused send = %+v, want one failure naming operation %d", audit, o.ID)
 	}
 }
 
