@@ -33,7 +33,7 @@ func TestListFolderColumn(t *testing.T) {
 				t.Errorf("%s: row %s names folder %q, want the name of %s", svc, img.ID, n, img.FolderID)
 			}
 		}
-		href := r.attr(`[data-testid="folder"] a[data-folder="`+team+`"]`, "href")
+		href := r.attr(`[data-testid="folder"] a[href*="folder=`+team+`"]`, "href")
 		if !strings.Contains(href, "folder="+team) || !strings.Contains(href, "service="+string(svc)) {
 			t.Fatalf("%s: the folder link is %q", svc, href)
 		}

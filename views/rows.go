@@ -86,8 +86,8 @@ func (l *folderLinks) cell(id string) []byte {
 		f.Folders = []string{id}
 		c = append(c, `<td class="nowrap" data-testid="folder"><a class="folder" href="`...)
 		c = appendText(c, f.URL())
-		c = append(c, `" title="Show only this folder's images" data-folder="`...)
-		c = appendText(c, id)
+		// No title or data attribute: the partial's size is most of its
+		// cost, and the link says where it leads.
 		c = append(c, `">`...)
 		c = appendText(c, name)
 		c = append(c, `</a></td>`...)
