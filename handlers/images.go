@@ -96,15 +96,16 @@ func (h *Handlers) ListImages(c echo.Context) error {
 			Folders: views.NewFolderOptions(h.pickerFolders(c, folders), f.Folders),
 			Search:  refused,
 		},
-		Filter:    f,
-		Columns:   columns(f.Service),
-		Rows:      rows,
-		Total:     page.Total,
-		Statuses:  options(facets.Statuses, f.Statuses, views.StatusTitle),
-		Families:  options(facets.Families, f.Families, nil),
-		Freshness: fr,
-		Banner:    banner,
-		Cache:     cache,
+		Filter:      f,
+		Columns:     columns(f.Service),
+		Rows:        rows,
+		FolderNames: views.FolderLabels(folders), // those the viewer may see
+		Total:       page.Total,
+		Statuses:    options(facets.Statuses, f.Statuses, views.StatusTitle),
+		Families:    options(facets.Families, f.Families, nil),
+		Freshness:   fr,
+		Banner:      banner,
+		Cache:       cache,
 	}
 	p.Start, p.PrevURL, p.NextURL = pageLinks(f, page, len(p.Rows))
 	if p.Cache == views.CacheSyncing {

@@ -50,9 +50,9 @@ func TestListImagesRows(t *testing.T) {
 		cols string
 		rows int
 	}{
-		{cloud.Compute, "Name ID Family Status OS Size Min disk Labels Created", 50},
-		{cloud.Desktop, "Name ID Status Storage size Min disk Labels Created", 9},
-		{cloud.BareMetal, "Name ID Status Checksum Labels Created", 7},
+		{cloud.Compute, "Name Folder ID Family Status OS Size Min disk Labels Created", 50},
+		{cloud.Desktop, "Name Folder ID Status Storage size Min disk Labels Created", 9},
+		{cloud.BareMetal, "Name Folder ID Status Checksum Labels Created", 7},
 	} {
 		r := e.ok("/?service=" + string(tt.svc))
 		var cols []string

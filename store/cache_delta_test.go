@@ -32,9 +32,10 @@ func deltaQueries() []ImageQuery {
 		{Service: cloud.Compute, Text: "ubuntu lts", Statuses: []string{"READY"}, Sort: "status"},
 		{Service: cloud.Compute, Text: "copy", FolderIDs: []string{"fa"}},
 		{Service: cloud.Compute, Text: "team-3"},
+		{Service: cloud.Compute, Statuses: []string{"READY"}, Sort: "folder", Desc: true},
 		{Service: cloud.Desktop},
 	}
-	for _, i := range []int{0, 2, 3, 9, 10} { // second pages, some of them text
+	for _, i := range []int{0, 2, 3, 9, 10, 13} { // second pages, some of them text
 		q := qs[i]
 		q.Limit = 7
 		qs = append(qs, q)

@@ -33,9 +33,12 @@ type ImageQuery struct {
 	Families []string
 	OS       string
 	Labels   []LabelFilter
-	// Sort is one of name, id, family, status, os, size, storage_size,
-	// min_disk_size, checksum, created_at ("" is name). Ties are broken by
-	// id, in the same direction.
+	// Sort is one of name, id, folder, family, status, os, size,
+	// storage_size, min_disk_size, checksum, created_at ("" is name). Ties
+	// are broken by id, in the same direction. Folder orders by the folder's
+	// id, not its name: it groups each folder's rows together by the
+	// (service, folder_id, id) index, where ordering by name would need the
+	// folders joined into every page.
 	Sort string
 	Desc bool
 	// Limit is the page size, 1..MaxLimit; 0 or less means DefaultLimit,
@@ -123,6 +126,8 @@ func sortColumnOf(sort string) (sortColumn, bool) {
 		return sortColumn{name: "name"}, true
 	case "id", "family", "status", "os", "checksum":
 		return sortColumn{name: sort}, true
+	case "folder":
+		return sortColumn{name: "folder_id"}, true
 	case "size", "storage_size", "min_disk_size", "created_at":
 		return sortColumn{name: sort, numeric: true}, true
 	}
@@ -140,6 +145,8 @@ func (c sortColumn) value(img cloud.Image) any {
 	switch c.name {
 	case "name":
 		return img.Name
+	case "folder_id":
+		return img.FolderID
 	case "family":
 		return img.Family
 	case "status":

@@ -151,7 +151,7 @@ func compareBy(col string, desc bool) func(a, b cloud.Image) int {
 	}
 }
 
-var sortNames = []string{"name", "id", "family", "status", "os", "size", "storage_size", "min_disk_size", "checksum", "created_at"}
+var sortNames = []string{"name", "id", "folder", "family", "status", "os", "size", "storage_size", "min_disk_size", "checksum", "created_at"}
 
 func TestImagesSorts(t *testing.T) {
 	s := fixtureStore(t)
@@ -241,6 +241,10 @@ func TestImagesKeysetPaging(t *testing.T) {
 		{"by name, one folder", ImageQuery{FolderIDs: []string{"b1g-y"}, Limit: 33}, defaultFTSDriveMax},
 		{"by family desc, many ties", ImageQuery{Sort: "family", Desc: true, Limit: 40}, defaultFTSDriveMax},
 		{"by status, many ties", ImageQuery{Sort: "status", Limit: 100}, defaultFTSDriveMax},
+		{"by folder, many ties", ImageQuery{Sort: "folder", Limit: 60}, defaultFTSDriveMax},
+		{"by folder desc, two folders, a status", ImageQuery{Sort: "folder", Desc: true, FolderIDs: []string{"b1g-x", "b1g-z"},
+			Statuses: []string{"READY"}, Limit: 45}, defaultFTSDriveMax},
+		{"text, by folder", ImageQuery{Text: "ubuntu", Sort: "folder", Limit: 20}, -1},
 		{"by size with a label", ImageQuery{Sort: "size", Labels: []LabelFilter{{Key: "env", Value: "prod"}}, Limit: 25}, defaultFTSDriveMax},
 		{"by id desc", ImageQuery{Sort: "id", Desc: true, Limit: 200}, defaultFTSDriveMax},
 		{"text, status, newest first, fts-driven", ImageQuery{Text: "ubuntu", Statuses: []string{"READY"},

@@ -550,6 +550,8 @@ func (x *memIndex) compareValue(col sortColumn, a, b *memRow) int {
 	switch col.name {
 	case "name":
 		return strings.Compare(a.name, b.name)
+	case "folder_id":
+		return strings.Compare(x.strs[a.folder], x.strs[b.folder])
 	case "family":
 		return strings.Compare(x.strs[a.family], x.strs[b.family])
 	case "status":
@@ -591,6 +593,8 @@ func keyRow(col sortColumn, k rowKey) memRow {
 func (x *memIndex) compareKey(col sortColumn, r *memRow, k rowKey, kr *memRow) int {
 	var c int
 	switch col.name {
+	case "folder_id":
+		c = strings.Compare(x.strs[r.folder], k.value.(string))
 	case "family":
 		c = strings.Compare(x.strs[r.family], k.value.(string))
 	case "status":

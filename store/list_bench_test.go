@@ -89,6 +89,7 @@ var listBenchQueries = []struct {
 	{"text-ready-by-name", ImageQuery{Text: "secops", Statuses: []string{"READY"}}},
 	{"label-by-name", ImageQuery{Labels: []LabelFilter{{Key: "env", Value: "prod"}}, Sort: "name"}},
 	{"no-filter", ImageQuery{}},
+	{"ready-by-folder", ImageQuery{Statuses: []string{"READY"}, Sort: "folder"}},
 }
 
 // BenchmarkListPartial measures the two store calls of the list partial,

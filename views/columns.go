@@ -12,6 +12,8 @@ type Column struct {
 	Sort string
 	// Numeric columns are right-aligned and sort largest first.
 	Numeric bool
+	// Hint, when set, says on the column's sort link what its order is.
+	Hint string
 }
 
 // The columns of each service's table, in order.
@@ -27,6 +29,12 @@ var (
 	colChecksum  = Column{Key: "checksum", Title: "Checksum", Sort: "checksum"}
 	colLabels    = Column{Key: "labels", Title: "Labels"}
 	colCreatedAt = Column{Key: "created_at", Title: "Created", Sort: "created_at", Numeric: true}
+
+	// colFolder tells a golden image from a team's copy of it. Its sort
+	// groups each folder's images together, in folder id order: the store
+	// sorts by its (service, folder_id, id) index, not by the names, which
+	// live in another table.
+	colFolder = Column{Key: "folder", Title: "Folder", Sort: "folder", Hint: "Group each folder's images together"}
 )
 
 // ColumnsOf lists the columns of a service's table. The caller clears Sort
@@ -34,11 +42,11 @@ var (
 func ColumnsOf(svc cloud.Service) []Column {
 	switch svc {
 	case cloud.Desktop:
-		return []Column{colName, colID, colStatus, colStorage, colMinDisk, colLabels, colCreatedAt}
+		return []Column{colName, colFolder, colID, colStatus, colStorage, colMinDisk, colLabels, colCreatedAt}
 	case cloud.BareMetal:
-		return []Column{colName, colID, colStatus, colChecksum, colLabels, colCreatedAt}
+		return []Column{colName, colFolder, colID, colStatus, colChecksum, colLabels, colCreatedAt}
 	}
-	return []Column{colName, colID, colFamily, colStatus, colOS, colSize, colMinDisk, colLabels, colCreatedAt}
+	return []Column{colName, colFolder, colID, colFamily, colStatus, colOS, colSize, colMinDisk, colLabels, colCreatedAt}
 }
 
 // HasFamilies reports whether a service's images have families and an OS

@@ -15,6 +15,10 @@ type ImagesPage struct {
 	// cannot sort by.
 	Columns []Column
 	Rows    []ImageRow
+	// FolderNames are the folders the viewer may see, id → name (the id
+	// when it has none), for the Folder column; a row of any other folder
+	// shows none.
+	FolderNames map[string]string
 	// Total counts the matching images on all pages; Start is the 1-based
 	// position of the first row.
 	Total int

@@ -142,7 +142,7 @@ func TestRenderedPollersDisinherit(t *testing.T) {
 		OpCountsSlot(),
 		OpCounts(OpCountsView{InFlight: 1, Failed: 1}),
 		CopyResults(CopyBatchPage{Open: true, URL: "/copies/b", Rows: []CopyResultRow{{OpID: 7, State: CopyStarted, OpURL: "/operations/7", ImageURL: "/images/compute/x", Name: "x"}}}),
-		imageRows(nil, []ImageRow{{ID: "fd8abc", OpID: 7}}, "/?"),
+		imageRows(nil, []ImageRow{{ID: "fd8abc", OpID: 7}}, "/?", ImageFilter{}, nil),
 	} {
 		if err := c.Render(ctx, &buf); err != nil {
 			t.Fatal(err)

@@ -25,15 +25,17 @@ import (
 
 // imageRows renders the rows of the image table. labelBase is the first-page
 // URL of the list that each label chip adds its label to; computed once per
-// page, not per chip.
-func imageRows(cols []Column, rows []ImageRow, labelBase string) templ.Component {
+// page, not per chip. folders are the folders the viewer may see (id → name)
+// for the Folder column, whose links narrow list (its first page) to one.
+func imageRows(cols []Column, rows []ImageRow, labelBase string, list ImageFilter, folders map[string]string) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		bp := rowBufs.Get().(*[]byte)
 		defer rowBufs.Put(bp)
-		b := appendRows((*bp)[:0], cols, rows, labelBase)
+		fl := folderLinks{names: folders, list: list}
+		b := appendRows((*bp)[:0], cols, rows, labelBase, &fl)
 		*bp = b
 		_, err := w.Write(b)
 		return err
@@ -48,14 +50,53 @@ var rowBufs = sync.Pool{New: func() any {
 }}
 
 // appendRows appends the rows' markup to b.
-func appendRows(b []byte, cols []Column, rows []ImageRow, labelBase string) []byte {
+func appendRows(b []byte, cols []Column, rows []ImageRow, labelBase string, fl *folderLinks) []byte {
 	// Every chip's link is the base plus its label: escape the base once.
 	chipHref := appendText(make([]byte, 0, len(labelBase)+16), labelBase)
 	chipHref = append(chipHref, "&amp;label="...)
 	for i := range rows {
-		b = appendRow(b, cols, &rows[i], chipHref)
+		b = appendRow(b, cols, &rows[i], chipHref, fl)
 	}
 	return b
+}
+
+// folderLinks makes the Folder column's cells: the folder's name, linking
+// to the list narrowed to that folder (the folder picker's filter, with the
+// rest of the list's state kept). A page has rows of a few folders, so each
+// folder's cell is built once and copied into its rows.
+type folderLinks struct {
+	// names are the folders the viewer may see, id → name (the id when the
+	// folder has none). A folder not among them is never named or linked.
+	names map[string]string
+	list  ImageFilter
+	cells map[string][]byte
+}
+
+// cell is the Folder cell of a row in folder id.
+func (l *folderLinks) cell(id string) []byte {
+	if c, ok := l.cells[id]; ok {
+		return c
+	}
+	name, ok := l.names[id]
+	var c []byte
+	if !ok || id == "" {
+		c = []byte(`<td data-testid="folder"><span class="muted">—</span></td>`)
+	} else {
+		f := l.list.FirstPage().clone()
+		f.Folders = []string{id}
+		c = append(c, `<td class="nowrap" data-testid="folder"><a class="folder" href="`...)
+		c = appendText(c, f.URL())
+		// No title or data attribute: the partial's size is most of its
+		// cost, and the link says where it leads.
+		c = append(c, `">`...)
+		c = appendText(c, name)
+		c = append(c, `</a></td>`...)
+	}
+	if l.cells == nil {
+		l.cells = make(map[string][]byte, 4)
+	}
+	l.cells[id] = c
+	return c
 }
 
 // htmlEscapes are the replacements of the bytes html.EscapeString escapes.
@@ -88,7 +129,7 @@ func appendQuery(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte) []byte {
+func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte, fl *folderLinks) []byte {
 	b = append(b, `<tr data-testid="image-row" data-id="`...)
 	b = appendText(b, r.ID)
 	b = append(b, '"')
@@ -120,6 +161,10 @@ func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte) []byte {
 	}
 	b = append(b, `</td>`...)
 	for i := range cols {
+		if cols[i].Key == "folder" {
+			b = append(b, fl.cell(r.FolderID)...)
+			continue
+		}
 		b = appendCell(b, cols[i].Key, r, chipHref)
 	}
 	return append(b, `</tr>`...)

@@ -25,6 +25,10 @@ type Request struct {
 	// answered since the server started ("" when it has); a page with a
 	// banner of its own shows that one.
 	Outage string
+	// Folders are the folders the signed-in person may see, for the
+	// header's folder picker on a page about no one service's images
+	// (SiteNav); set on full pages only (a partial has no header).
+	Folders []FolderOption
 }
 
 // pageBanner is the banner a page shows: its own, else the outage's.

@@ -128,6 +128,20 @@ func FolderNames(folders []cloud.Folder) map[string]string {
 	return m
 }
 
+// FolderLabels maps folder ids to what the Folder column shows: the name,
+// or the id of a folder without one. Pass only the folders the viewer may
+// see: the column names no other.
+func FolderLabels(folders []cloud.Folder) map[string]string {
+	m := make(map[string]string, len(folders))
+	for _, f := range folders {
+		m[f.ID] = f.ID
+		if f.Name != "" {
+			m[f.ID] = f.Name
+		}
+	}
+	return m
+}
+
 // TabURL is where the tab of svc leads from this page: the same page for
 // another service, in the same folders (the search text is kept too on the
 // image list; other filters belong to one service).

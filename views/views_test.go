@@ -282,7 +282,7 @@ func TestBadge(t *testing.T) {
 func TestImageTableCells(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	img := cloud.Image{
-		ID: "fd8abc", Name: "ubuntu-2404", Family: "ubuntu-2404-lts", Status: "READY", OS: "LINUX",
+		ID: "fd8abc", FolderID: "b1g-golden", Name: "ubuntu-2404", Family: "ubuntu-2404-lts", Status: "READY", OS: "LINUX",
 		StorageSize: 3 << 30, MinDiskSize: 10 << 30, Size: 8 << 30, Checksum: "d41d8cd9",
 		Labels: map[string]string{"os": "ubuntu", "env": "prod"}, CreatedAt: now.Add(-49 * time.Hour),
 	}
@@ -290,9 +290,9 @@ func TestImageTableCells(t *testing.T) {
 		svc  cloud.Service
 		want []string
 	}{
-		{cloud.Compute, []string{"ubuntu-2404", "fd8abc", "ubuntu-2404-lts", "Ready", "LINUX", "8 GiB", "10 GiB", "env=prod os=ubuntu", "2 days ago"}},
-		{cloud.Desktop, []string{"ubuntu-2404", "fd8abc", "Ready", "3 GiB", "10 GiB", "env=prod os=ubuntu", "2 days ago"}},
-		{cloud.BareMetal, []string{"ubuntu-2404", "fd8abc", "Ready", "d41d8cd9", "env=prod os=ubuntu", "2 days ago"}},
+		{cloud.Compute, []string{"ubuntu-2404", "golden images", "fd8abc", "ubuntu-2404-lts", "Ready", "LINUX", "8 GiB", "10 GiB", "env=prod os=ubuntu", "2 days ago"}},
+		{cloud.Desktop, []string{"ubuntu-2404", "golden images", "fd8abc", "Ready", "3 GiB", "10 GiB", "env=prod os=ubuntu", "2 days ago"}},
+		{cloud.BareMetal, []string{"ubuntu-2404", "golden images", "fd8abc", "Ready", "d41d8cd9", "env=prod os=ubuntu", "2 days ago"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.svc), func(t *testing.T) {
@@ -300,7 +300,8 @@ func TestImageTableCells(t *testing.T) {
 			img.Service = tt.svc
 			f := ImageFilter{Service: tt.svc}
 			p := ImagesPage{Nav: Nav{Page: PageImages, Service: tt.svc, Filter: f}, Filter: f,
-				Columns: ColumnsOf(tt.svc), Rows: NewImageRows([]cloud.Image{img}, now), Total: 1, Start: 1}
+				Columns: ColumnsOf(tt.svc), Rows: NewImageRows([]cloud.Image{img}, now), Total: 1, Start: 1,
+				FolderNames: map[string]string{"b1g-golden": "golden images"}}
 			doc := render(t, ImageTable(p))
 			row := doc.Find(`[data-testid="image-row"]`)
 			if row.Length() != 1 {

@@ -126,6 +126,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		csrf(cfg.SecureCookies),
 		authenticate(deps.Sessions, deps.Directory, outageBanner(deps.Handlers)),
 		requireLogin,
+		navFolders(deps.Handlers),
 	)
 
 	// Probes and metrics.
