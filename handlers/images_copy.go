@@ -173,7 +173,7 @@ func (h *Handlers) CopyImage(c echo.Context) error {
 		copyCloudErrors(starts[0].refused, fe, plan.Rows[0].Folder.Name, plan.Rows[0].Name)
 		return h.renderCopy(c, http.StatusUnprocessableEntity, p, fe)
 	}
-	return Redirect(c, views.CopyBatchURL(batch))
+	return h.copiesStarted(c, batch)
 }
 
 // renderCopy renders the copy form with its messages.

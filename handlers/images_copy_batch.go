@@ -107,6 +107,9 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 		}
 		p.Rows = append(p.Rows, r)
 	}
+	if h.takeCopiesToast(c, batch) {
+		p.Toast = copyToast(p.Rows)
+	}
 	status := http.StatusOK
 	if WantsPartial(c.Request()) && !p.Open {
 		status = StatusStopPolling

@@ -183,6 +183,9 @@ type CopyBatchPage struct {
 	Rows  []CopyResultRow
 	// Open: some target is still in flight, so the list polls.
 	Open bool
+	// Toast is the one-time notice of the copy just submitted (nil on a
+	// later visit or a poll).
+	Toast *CopyToast
 }
 
 // Layout is the layout data of the page.
