@@ -102,6 +102,9 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 		default:
 			r.State, r.Message = views.CopyFailed, o.ErrorMessage
 		}
+		if r.DeleteURL, err = h.failedCopyDelete(ctx, v, o, cf); err != nil {
+			return err
+		}
 		if (o.State == store.OpFailed || o.State == store.OpLost) && v.Policy.CanCopyInto(o.FolderID) {
 			r.Retry = copyRetry(o)
 		}

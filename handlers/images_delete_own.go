@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/tracker"
+	"github.com/imagedash/imagedash/views"
 )
 
 // deleteRight is why a viewer may delete an image: as an editor of its
@@ -120,4 +122,27 @@ func listReasons(rs []string) string {
 		return strings.Join(rs, "; ")
 	}
 	return strings.Join(rs[:shown], "; ") + fmt.Sprintf("; and %d more", len(rs)-shown)
+}
+
+// failedCopyDelete is the delete confirmation of the ERROR image the failed
+// copy o left, for its result row: only for the person whose copy it was,
+// and only when they may delete it (mayDelete; the delete asks again).
+func (h *Handlers) failedCopyDelete(ctx context.Context, v Viewer, o store.Operation, cf copyFolderSet) (string, error) {
+	if o.State != store.OpFailed || o.ImageID == "" || o.UserID != v.User.ID || !v.Policy.CanView(o.FolderID) {
+		return "", nil
+	}
+	img, err := h.store.Image(ctx, o.Service, o.ImageID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	case img.Status != "ERROR":
+		return "", nil
+	}
+	r, err := h.mayDelete(ctx, v, img, cf.name(img.FolderID))
+	if err != nil || !r.ok {
+		return "", err
+	}
+	return views.ImageURL(img.Service, img.ID) + "/delete", nil
 }

@@ -260,3 +260,44 @@ func TestDeleteButtonForOwnFailedCopy(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteButtonOnFailedCopyRow: the copies page offers the person whose
+// copy failed to delete the ERROR image it left, in that copy's row; no
+// one else sees it there, and a READY copy has none.
+func TestDeleteButtonOnFailedCopyRow(t *testing.T) {
+	e := newOwnCopyEnv(t)
+	ctx := context.Background()
+	batchOf := func(img cloud.Image) string {
+		ops, err := e.store.Operations(ctx, store.OperationQuery{Image: img.ID, Action: tracker.ActionCopy, Limit: 10})
+		if err != nil || len(ops) != 1 {
+			t.Fatalf("the copy of %s: %+v, %v", img.Name, ops, err)
+		}
+		return ops[0].Batch
+	}
+	tests := []struct {
+		who  string
+		img  cloud.Image
+		want bool
+	}{
+		{"copier-a", e.ownErr, true},
+		{"copier-a2", e.ownErr, false},
+		{"editor-a", e.ownErr, false}, // may delete it from its page; the row's button is its maker's
+		{"copier-a", e.ownReady, false},
+		{"copier-a2", e.otherErr, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.who+" on "+tt.img.Name, func(t *testing.T) {
+			r := page(t, e.browsers[tt.who].Get("/copies/"+url.PathEscape(batchOf(tt.img))))
+			if r.code != http.StatusOK {
+				t.Fatalf("= %d", r.code)
+			}
+			link := r.doc.Find(`[data-testid="delete-failed"]`)
+			if got := link.Length() == 1; got != tt.want {
+				t.Fatalf("Delete button shown: %v, want %v", got, tt.want)
+			}
+			if tt.want && link.AttrOr("href", "") != deleteURL(tt.img) {
+				t.Errorf("Delete button goes to %q, want %q", link.AttrOr("href", ""), deleteURL(tt.img))
+			}
+		})
+	}
+}
