@@ -120,3 +120,33 @@ func TestCopyToastBeforeTheImageIsNamed(t *testing.T) {
 		t.Errorf("new image named %q", got)
 	}
 }
+
+// TestCopyFailedInTheCloudLandsOnItsPage: a copy the cloud accepted and
+// then failed at once is not sent back to the form (nothing there to fix):
+// its result page says so, links the ERROR image it left and offers its
+// maker to delete it. A copy refused before it ran still gets the form,
+// the message next to the field.
+func TestCopyFailedInTheCloudLandsOnItsPage(t *testing.T) {
+	e := newCopyEnv(t)
+	src := e.golden()
+	e.sim.SetFaults(sim.Faults{OpErrorRate: 1})
+	rec, _ := e.post("copier-a", "/images/compute/"+src.ID+"/copy", copyPostForm([]string{e.folder["team-alpha"]}, "{name}-doomed"))
+	e.sim.SetFaults(sim.Faults{})
+	batch, ops := e.batchOps(rec)
+	if len(ops) != 1 || ops[0].State != store.OpFailed || ops[0].CloudID == "" || ops[0].ImageID == "" {
+		t.Fatalf("operations = %+v", ops)
+	}
+	r := page(t, e.browsers["copier-a"].Get(views.CopyBatchURL(batch)))
+	img := views.ImageURL(cloud.Compute, ops[0].ImageID)
+	if got := r.attr(`[data-testid="toast-image"]`, "href"); got != img {
+		t.Errorf("toast links %q, want the ERROR image %q", got, img)
+	}
+	if got := r.attr(`[data-testid="delete-failed"]`, "href"); got != img+"/delete" {
+		t.Errorf("the row's Delete goes to %q, want %q", got, img+"/delete")
+	}
+	// Refused before it ran (a name the rules refuse): the form.
+	bad, doc := e.post("copier-a", "/images/compute/"+src.ID+"/copy", copyPostForm([]string{e.folder["team-alpha"]}, "Bad_Name"))
+	if bad.Code != http.StatusUnprocessableEntity || copyFieldError(doc, "name") == "" {
+		t.Errorf("a refused name = %d, name error %q", bad.Code, copyFieldError(doc, "name"))
+	}
+}
