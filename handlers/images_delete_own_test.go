@@ -301,3 +301,45 @@ func TestDeleteButtonOnFailedCopyRow(t *testing.T) {
 		})
 	}
 }
+
+// TestCopierDeleteRightIsNarrow: the right follows the facts at the time of
+// the delete: an image id the cloud reused for another image (same id, not
+// the name the copy made) is not the copy's, and a copier who left the
+// team has no right left.
+func TestCopierDeleteRightIsNarrow(t *testing.T) {
+	e := newOwnCopyEnv(t)
+	ctx := context.Background()
+	// The cache holds, under ownErr's id, an image of another name: what a
+	// cloud started again from its seed shows for a reused id.
+	reused := e.ownErr
+	reused.Name = "someone-elses-image"
+	if err := e.store.UpsertImage(ctx, reused); err != nil {
+		t.Fatal(err)
+	}
+	if r := page(t, e.browsers["copier-a"].Post(deleteURL(reused), url.Values{})); r.code != http.StatusForbidden {
+		t.Errorf("delete of a reused id = %d, want 403", r.code)
+	}
+	// copier-a2 leaves team alpha: their failed copy is theirs no more to
+	// delete (nor to see).
+	teams, err := e.store.Teams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.store.UserByName(ctx, "copier-a2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range teams {
+		if tm.Name == "alpha" {
+			if err := e.store.RemoveMember(ctx, tm.ID, u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if r := page(t, e.browsers["copier-a2"].Post(deleteURL(e.otherErr), url.Values{})); r.code != http.StatusNotFound {
+		t.Errorf("delete by a copier who left the team = %d, want 404", r.code)
+	}
+	if n := e.sim.Calls(method(cloud.Compute, "Delete")); n != 0 {
+		t.Errorf("%d Delete calls, want none", n)
+	}
+}
