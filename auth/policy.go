@@ -87,6 +87,13 @@ func (p Policy) CanEdit(folder string) bool {
 // CanDelete is CanEdit: the editor role covers both.
 func (p Policy) CanDelete(folder string) bool { return p.CanEdit(folder) }
 
+// CanDeleteOwnFailedCopy tells whether the person may delete, in folder,
+// the ERROR image that a failed copy of their own left: a copier (or
+// above) of a team that owns it. The policy knows roles only; the caller
+// must also check that the image is ERROR and that the dashboard's
+// operations record this person's failed copy as having made it.
+func (p Policy) CanDeleteOwnFailedCopy(folder string) bool { return p.CanCopyInto(folder) }
+
 // VisibleFolders keeps the folders of all that the person may see, in order.
 func (p Policy) VisibleFolders(all []string) []string { return filter(all, p.CanView) }
 

@@ -169,12 +169,15 @@ func (h *Handlers) CopyImage(c echo.Context) error {
 		return err
 	}
 	// One target refused by the cloud: the form again, the message next to
-	// its field, so the person can fix it where they typed it.
-	if len(starts) == 1 && starts[0].refused != nil {
+	// its field, so the person can fix it where they typed it. A copy the
+	// cloud accepted and then failed (it has a cloud operation) is not
+	// about a field: it may have left an ERROR image, which its result
+	// page links and offers to delete.
+	if len(starts) == 1 && starts[0].refused != nil && starts[0].op.CloudID == "" {
 		copyCloudErrors(starts[0].refused, fe, plan.Rows[0].Folder.Name, plan.Rows[0].Name)
 		return h.renderCopy(c, http.StatusUnprocessableEntity, p, fe)
 	}
-	return Redirect(c, views.CopyBatchURL(batch))
+	return h.copiesStarted(c, batch)
 }
 
 // renderCopy renders the copy form with its messages.

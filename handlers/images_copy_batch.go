@@ -104,10 +104,16 @@ func (h *Handlers) ShowCopyBatch(c echo.Context) error {
 		default:
 			r.State, r.Message = views.CopyFailed, opSay(o, n.folder(o.FolderID))
 		}
+		if r.DeleteURL, err = h.failedCopyDelete(ctx, v, o, cf); err != nil {
+			return err
+		}
 		if (o.State == store.OpFailed || o.State == store.OpLost) && v.Policy.CanCopyInto(o.FolderID) {
 			r.Retry = copyRetry(o)
 		}
 		p.Rows = append(p.Rows, r)
+	}
+	if h.takeCopiesToast(c, batch) {
+		p.Toast = copyToast(p.Rows)
 	}
 	status := http.StatusOK
 	if WantsPartial(c.Request()) && !p.Open {

@@ -165,7 +165,7 @@ func (h *Handlers) BulkCopy(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("bulk copy: %w", err)
 	}
-	return Redirect(c, views.CopyBatchURL(batch))
+	return h.copiesStarted(c, batch)
 }
 
 // renderBulkCopy renders the bulk copy form with its messages.

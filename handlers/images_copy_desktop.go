@@ -130,7 +130,7 @@ func (h *Handlers) CopyFromDesktop(c echo.Context) error {
 		copyCloudErrors(starts[0].refused, fe, cf.name(folder), p.Name)
 		return h.renderFromDesktop(c, p, fe)
 	}
-	return Redirect(c, views.CopyBatchURL(batch))
+	return h.copiesStarted(c, batch)
 }
 
 func (h *Handlers) renderFromDesktop(c echo.Context, p views.FromDesktopPage, fe FieldErrors) error {

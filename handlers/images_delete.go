@@ -25,7 +25,7 @@ const MaxBulkDelete = 500
 // /images/:service/:id/delete). An image whose status forbids deletion
 // gets the reason (409) and no button.
 func (h *Handlers) ConfirmDeleteImage(c echo.Context) error {
-	img, err := h.changeTarget(c, tracker.ActionDelete, "delete")
+	img, _, err := h.deleteTarget(c)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (h *Handlers) ConfirmDeleteImage(c echo.Context) error {
 // the tracker, then sends the person to the list of its folder. A status
 // that forbids deletion is refused (409) before any call.
 func (h *Handlers) DeleteImage(c echo.Context) error {
-	img, err := h.changeTarget(c, tracker.ActionDelete, "delete")
+	img, right, err := h.deleteTarget(c)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (h *Handlers) DeleteImage(c echo.Context) error {
 		return refuse(status, msg)
 	}
 	h.audit(c, store.AuditEntry{Action: tracker.ActionDelete, TargetKind: "image", TargetID: img.ID,
-		OperationID: store.AuditOperationID(op), Outcome: store.OutcomeSuccess, Detail: "deleted " + imageName(img) + store.CloudNote(op)})
+		OperationID: store.AuditOperationID(op), Outcome: store.OutcomeSuccess, Detail: right.detail(imageName(img)) + store.CloudNote(op)})
 	h.Flash(c, "Deleting "+imageName(img)+"…")
 	return Redirect(c, views.ImageFilter{Service: img.Service, Folders: []string{img.FolderID}}.URL())
 }
@@ -273,34 +273,50 @@ func (h *Handlers) bulkPage(c echo.Context, service string, rawIDs []string) (vi
 	if err != nil {
 		return views.BulkDeletePage{}, nil, err
 	}
-	pol := viewer(c).Policy
-	var denied []string
+	v := viewer(c)
 	for i, img := range imgs {
-		if img.ID != "" && !pol.CanView(img.FolderID) {
+		if img.ID != "" && !v.Policy.CanView(img.FolderID) {
 			// Not theirs to see: listed as not cached, as a missing id is.
 			_ = h.hide(c, tracker.ActionDelete, "image", img.ID, img.FolderID, nil)
 			imgs[i] = cloud.Image{}
-			continue
-		}
-		if img.ID != "" && !pol.CanEdit(img.FolderID) {
-			denied = append(denied, ids[i])
 		}
 	}
-	if len(denied) > 0 {
-		return views.BulkDeletePage{}, nil, h.deny(c, tracker.ActionDelete, "image", auditClip(strings.Join(denied, ",")),
-			"You may not delete %d of these images: %s. Only an editor of a team that owns an image's folder may delete its images; nothing was deleted.",
-			len(denied), listIDs(denied))
-	}
-	if h.tracker == nil {
-		return views.BulkDeletePage{}, nil, errNoTracker()
-	}
-
 	folders, err := h.store.Folders(ctx)
 	if err != nil {
 		return views.BulkDeletePage{}, nil, err
 	}
 	folders = seen(c, folders)
 	names := views.FolderNames(folders)
+	// Each image the viewer may not delete is named with its own reason
+	// (a copier may delete the ERROR images their failed copies left, and
+	// nothing else), and the whole batch is refused.
+	var denied, reasons []string
+	for i, img := range imgs {
+		if img.ID == "" {
+			continue
+		}
+		folder := names[img.FolderID]
+		if folder == "" {
+			folder = img.FolderID
+		}
+		r, err := h.mayDelete(ctx, v, img, folder)
+		if err != nil {
+			return views.BulkDeletePage{}, nil, err
+		}
+		if !r.ok {
+			denied = append(denied, ids[i])
+			reasons = append(reasons, imageName(img)+" ("+img.ID+"): "+r.short)
+		}
+	}
+	if len(denied) > 0 {
+		return views.BulkDeletePage{}, nil, h.deny(c, tracker.ActionDelete, "image", auditClip(strings.Join(denied, ",")),
+			"You may not delete %d of these images: %s. Only an editor of a team that owns an image's folder may delete its images "+
+				"(a copier only the ERROR image a failed copy of their own left); nothing was deleted.",
+			len(denied), listReasons(reasons))
+	}
+	if h.tracker == nil {
+		return views.BulkDeletePage{}, nil, errNoTracker()
+	}
 	p := views.BulkDeletePage{
 		Nav: views.Nav{
 			Page:    views.PageImage,

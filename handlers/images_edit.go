@@ -233,6 +233,25 @@ func (h *Handlers) UpdateImage(c echo.Context) error {
 // see, 403 (audited) when it is not theirs to change. verb says what they
 // may not do ("edit", "delete").
 func (h *Handlers) changeTarget(c echo.Context, action, verb string) (cloud.Image, error) {
+	img, err := h.seenTarget(c, action)
+	if err != nil {
+		return img, err
+	}
+	if p := viewer(c).Policy; !p.CanEdit(img.FolderID) {
+		name, err := h.folderName(c.Request().Context(), img.FolderID)
+		if err != nil {
+			return img, err
+		}
+		return img, h.deny(c, action, "image", img.ID,
+			"Only an editor of a team that owns folder %s may %s its images.", name, verb)
+	}
+	return img, nil
+}
+
+// seenTarget reads the image the path names from the cache: 400 for a bad
+// service or id, 404 when it is not cached or (audited as action) when its
+// folder is not the viewer's to see.
+func (h *Handlers) seenTarget(c echo.Context, action string) (cloud.Image, error) {
 	svc, err := parseService(c.Param("service"))
 	if err != nil {
 		return cloud.Image{}, err
@@ -249,17 +268,8 @@ func (h *Handlers) changeTarget(c echo.Context, action, verb string) (cloud.Imag
 	if err != nil {
 		return img, err
 	}
-	p := viewer(c).Policy
-	if !p.CanView(img.FolderID) {
+	if !viewer(c).Policy.CanView(img.FolderID) {
 		return cloud.Image{}, h.hide(c, action, "image", img.ID, img.FolderID, errNoImage(svc, id))
-	}
-	if !p.CanEdit(img.FolderID) {
-		name, err := h.folderName(ctx, img.FolderID)
-		if err != nil {
-			return img, err
-		}
-		return img, h.deny(c, action, "image", img.ID,
-			"Only an editor of a team that owns folder %s may %s its images.", name, verb)
 	}
 	return img, nil
 }

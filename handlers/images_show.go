@@ -155,6 +155,13 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 		OperationsURL: row.URL + "/operations",
 		CanEdit:       viewer(c).Policy.CanEdit(img.FolderID),
 	}
+	if !p.CanEdit {
+		r, err := h.mayDelete(ctx, viewer(c), img, name)
+		if err != nil {
+			return views.ImagePage{}, img, err
+		}
+		p.CanDelete = r.ok
+	}
 	p.CopyURL = copyLink(c, img, folders)
 	if svc == cloud.Compute && img.Family != "" {
 		p.LatestURL = row.URL + "/latest"

@@ -31,6 +31,9 @@ type ImagePage struct {
 	// CanEdit shows the Edit and Delete buttons: the viewer may change
 	// images of the image's folder (the handlers check again).
 	CanEdit bool
+	// CanDelete shows the Delete button alone, without Edit: a copier whose
+	// own failed copy left this ERROR image may delete it (and only it).
+	CanDelete bool
 	// CopyURL is the copy form, "" when the viewer may copy it nowhere.
 	CopyURL string
 }

@@ -165,6 +165,10 @@ type CopyResultRow struct {
 	// ImageURL is the new image's page, once the cloud named it.
 	ImageURL string
 	Retry    *CopyRetry
+	// DeleteURL is the delete confirmation of the ERROR image this failed
+	// copy left, for the person whose copy it was and who may delete it;
+	// "" otherwise.
+	DeleteURL string
 }
 
 // CopyRetry is the form that sends one failed target again: its fields as
@@ -183,6 +187,9 @@ type CopyBatchPage struct {
 	Rows  []CopyResultRow
 	// Open: some target is still in flight, so the list polls.
 	Open bool
+	// Toast is the one-time notice of the copy just submitted (nil on a
+	// later visit or a poll).
+	Toast *CopyToast
 }
 
 // Layout is the layout data of the page.
