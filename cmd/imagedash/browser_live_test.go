@@ -27,19 +27,7 @@ var networkRefusal = regexp.MustCompile(`^error network: Failed to load resource
 // reports no error for it, so the console stays clean but for the
 // browser's own network line.
 func TestBrowserQuietRefusals(t *testing.T) {
-	base, _, stop := startRun(t, "--demo", "--sim-images", "120")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
-	alice, errs := newPerson(t, browser)
-	runSteps(t, alice, errs, []step{
-		{"alice signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("alice", demoPassword))},
-		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
-	})
+	base, _, alice, errs := demoSignedIn(t, "alice", "--sim-images", "120")
 	alpha := folderIDOf(t, alice, "team-alpha")
 	runSteps(t, alice, errs, []step{
 		{"the team's images", chromedp.Navigate(base + "/?folder=" + alpha)},
@@ -93,19 +81,7 @@ func TestBrowserQuietRefusals(t *testing.T) {
 // its batch the same way.
 func TestBrowserBatchProgress(t *testing.T) {
 	// Operations take a few seconds; half of them fail.
-	base, _, stop := startRun(t, "--demo", "--sim-images", "120", "--sim-time-scale", "1", "--sim-op-error-rate", "0.5")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
-	alice, errs := newPerson(t, browser)
-	runSteps(t, alice, errs, []step{
-		{"alice signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("alice", demoPassword))},
-		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
-	})
+	base, _, alice, errs := demoSignedIn(t, "alice", "--sim-images", "120", "--sim-time-scale", "1", "--sim-op-error-rate", "0.5")
 	golden, alpha := folderIDOf(t, alice, "golden-images"), folderIDOf(t, alice, "team-alpha")
 	steps := bulkCopySteps(golden, alpha, 4)
 	steps[0].do = chromedp.Navigate(base + "/?status=READY&folder=" + golden)
@@ -190,19 +166,7 @@ func TestBrowserBatchProgress(t *testing.T) {
 // event (not on their next 5 s poll), and say nothing is in flight.
 func TestBrowserCountsFollowTheBadge(t *testing.T) {
 	// A copy takes several seconds: long enough to open its page first.
-	base, _, stop := startRun(t, "--demo", "--sim-images", "120", "--sim-time-scale", "4")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
-	amir, errs := newPerson(t, browser)
-	runSteps(t, amir, errs, []step{
-		{"amir signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("amir", demoPassword))},
-		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
-	})
+	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120", "--sim-time-scale", "4")
 	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")
 	steps := bulkCopySteps(golden, alpha, 1)
 	steps[0].do = chromedp.Navigate(base + "/?status=READY&folder=" + golden)

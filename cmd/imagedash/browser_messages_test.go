@@ -16,29 +16,8 @@ import (
 // operations card names the person who asked (not the cloud's account)
 // and fits its card at a desktop's and at a phone's width.
 func TestBrowserPlainMessages(t *testing.T) {
-	base, _, stop := startRun(t, "--demo", "--sim-images", "120", "--sim-time-scale", "0.05", "--sim-op-error-rate", "1")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
-	amir, errs := newPerson(t, browser)
-
-	runSteps(t, amir, errs, []step{
-		{"amir signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("amir", demoPassword))},
-		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
-	})
-	folderID := func(name string) string {
-		id, err := chromedp.Run(amir, chromedp.Evaluate[string](
-			`[...document.querySelectorAll("#folder-picker label")].find(l => l.textContent.trim() === "`+name+`").querySelector("input").value`))
-		if err != nil || id == "" {
-			t.Fatalf("folder %s: %v", name, err)
-		}
-		return id
-	}
-	golden, alpha := folderID("golden-images"), folderID("team-alpha")
+	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120", "--sim-time-scale", "0.05", "--sim-op-error-rate", "1")
+	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")
 
 	// The plain sentence for an operation the cloud failed on its side,
 	// and what the cloud's own message and code would show.

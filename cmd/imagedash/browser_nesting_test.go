@@ -74,19 +74,7 @@ func folderIDOf(t *testing.T, ctx context.Context, name string) string {
 // main region, and nothing left of the page before.
 func TestBrowserNoPageInsideALiveElement(t *testing.T) {
 	// Slow operations: the copies stay in flight while every link is tried.
-	base, _, stop := startRun(t, "--demo", "--sim-images", "120", "--sim-time-scale", "300")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
-	amir, errs := newPerson(t, browser)
-	runSteps(t, amir, errs, []step{
-		{"amir signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("amir", demoPassword))},
-		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
-	})
+	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120", "--sim-time-scale", "300")
 	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")
 	steps := bulkCopySteps(golden, alpha, 2)
 	steps[0].do = chromedp.Navigate(base + "/?status=READY&folder=" + golden)

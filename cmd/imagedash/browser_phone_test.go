@@ -31,19 +31,10 @@ func rowsOnFirstScreen(n string) string {
 // $IMAGEDASH_SHOTS set it saves the list at 390 px and at 1440 px, light
 // and dark (the README's screenshots: IMAGEDASH_SHOTS=docs).
 func TestBrowserPhone(t *testing.T) {
-	base, _, stop := startRun(t, "--demo", "--sim-images", "120")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
-	amir, errs := newPerson(t, browser)
-
+	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120")
 	runSteps(t, amir, errs, []step{
 		{"a phone", chromedp.EmulateViewport(390, 844)},
-		{"amir signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("amir", demoPassword))},
+		{"the list again", chromedp.Reload()},
 		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
 		{"three rows on the first screen", until(rowsOnFirstScreen("3"))},
 		{"no sideways scroll", until(noSidewaysScroll)},

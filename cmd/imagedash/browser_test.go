@@ -125,6 +125,28 @@ func runSteps(t *testing.T, ctx context.Context, errs *pageErrors, steps []step)
 	}
 }
 
+// demoSignedIn starts the demo with the flags extra, opens a browser, and
+// signs the demo person user in there, on the image list: the opening of
+// most browser tests. It returns the app's address, the browser (for
+// other people's tabs), and user's tab with its page errors.
+func demoSignedIn(t *testing.T, user string, extra ...string) (base string, browser, tab context.Context, errs *pageErrors) {
+	t.Helper()
+	base, _, stop := startRun(t, append([]string{"--demo"}, extra...)...)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	waitHealthy(t, base)
+	browser, _ = newBrowser(t)
+	tab, errs = newPerson(t, browser)
+	runSteps(t, tab, errs, []step{
+		{user + " signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn(user, demoPassword))},
+		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
+	})
+	return base, browser, tab, errs
+}
+
 // browserSignIn fills in and sends the sign-in form the browser is on, and waits
 // until the page after it shows the person signed in.
 func browserSignIn(user, password string) chromedp.Action[chromedp.Void] {
@@ -391,15 +413,7 @@ func TestBrowserWritePath(t *testing.T) {
 		{"amir signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn("amir", demoPassword))},
 		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
 	})
-	folderID := func(name string) string {
-		id, err := chromedp.Run(amir, chromedp.Evaluate[string](
-			`[...document.querySelectorAll("#folder-picker label")].find(l => l.textContent.trim() === "`+name+`").querySelector("input").value`))
-		if err != nil || id == "" {
-			t.Fatalf("folder %s: %v", name, err)
-		}
-		return id
-	}
-	golden, alpha := folderID("golden-images"), folderID("team-alpha")
+	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")
 
 	runSteps(t, amir, amirErrs, []step{
 		{"the golden folder's ready images", chromedp.Navigate(base + "/?status=READY&folder=" + golden)},
