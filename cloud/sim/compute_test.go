@@ -920,3 +920,29 @@ func TestComputeUnimplemented(t *testing.T) {
 	_, err := e.images.Export(context.Background(), &compute.ExportImageRequest{})
 	wantComputeErr(t, err, codes.Unimplemented, "")
 }
+
+// TestSaveWhileCreating: the state is saved (encoded outside the lock)
+// while calls change it; under -race, a snapshot that shared the sim's
+// maps was caught being written by a Create as it was encoded.
+func TestSaveWhileCreating(t *testing.T) {
+	path := t.TempDir() + "/sim.state"
+	e := startCompute(t, Options{StatePath: path, Clock: NewFakeClock(testEpoch), TimeScale: 1, Images: 5})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			e.create(t, &compute.CreateImageRequest{FolderId: e.folder, Name: fmt.Sprintf("saved-%d", i),
+				Source: &compute.CreateImageRequest_Uri{Uri: "https://s3/r.img"}})
+		}
+	}()
+	for {
+		if err := e.s.save(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+			return
+		default:
+		}
+	}
+}

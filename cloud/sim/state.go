@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
@@ -134,10 +136,16 @@ func (s *Sim) snapshotLocked() (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: save rng: %w", err)
 	}
+	// Copies: the snapshot is encoded after the lock is let go, while
+	// calls change the maps (a race the detector caught).
+	imageOps := make(map[string][]string, len(s.imageOps))
+	for id, ops := range s.imageOps {
+		imageOps[id] = slices.Clone(ops)
+	}
 	snap := &snapshot{
 		Version: stateVersion, RNG: rng,
-		Disks: s.disks, Snapshots: s.snapshots, Desktops: s.desktops,
-		ImageOps: s.imageOps, Idem: s.idem, Tokens: s.tokens, Created: s.created,
+		Disks: maps.Clone(s.disks), Snapshots: maps.Clone(s.snapshots), Desktops: maps.Clone(s.desktops),
+		ImageOps: imageOps, Idem: maps.Clone(s.idem), Tokens: maps.Clone(s.tokens), Created: s.created,
 	}
 	var merr error
 	m := func(p proto.Message) []byte {
