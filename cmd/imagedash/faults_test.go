@@ -156,7 +156,7 @@ func TestFaultsWholeApp(t *testing.T) {
 		}
 		open := 0
 		for _, o := range ops {
-			if o.State == store.OpPending || o.State == store.OpRunning {
+			if o.State.Open() { // pending, sending or running
 				open++
 			}
 		}
