@@ -19,6 +19,7 @@ import (
 // it through the confirmation, and (the cloud well again) it is gone. A
 // viewer of the same team sees no Delete on it. No page reports an error.
 func TestBrowserFailedCopyIsNotADeadEnd(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	emu, err := sim.New(sim.Options{Seed: 1, Images: 120, TimeScale: 0.3, Faults: sim.Faults{OpErrorRate: 1}})
 	if err != nil {
 		t.Fatal(err)

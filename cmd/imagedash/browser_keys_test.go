@@ -38,6 +38,7 @@ func rowIs(i int) string {
 // the search box, or pressed with a modifier, moves nothing. No page
 // reports an error.
 func TestBrowserKeys(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	base, _, stop := startRun(t, "--demo", "--sim-images", "150")
 	t.Cleanup(func() {
 		if err := stop(); err != nil {

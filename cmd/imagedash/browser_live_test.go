@@ -27,6 +27,7 @@ var networkRefusal = regexp.MustCompile(`^error network: Failed to load resource
 // reports no error for it, so the console stays clean but for the
 // browser's own network line.
 func TestBrowserQuietRefusals(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	base, _, alice, errs := demoSignedIn(t, "alice", "--sim-images", "120")
 	alpha := folderIDOf(t, alice, "team-alpha")
 	runSteps(t, alice, errs, []step{
@@ -80,6 +81,7 @@ func TestBrowserQuietRefusals(t *testing.T) {
 // moves by itself until the batch settles; a bulk delete's answer follows
 // its batch the same way.
 func TestBrowserBatchProgress(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	// Operations take a few seconds; half of them fail.
 	base, _, alice, errs := demoSignedIn(t, "alice", "--sim-images", "120", "--sim-time-scale", "1", "--sim-op-error-rate", "0.5")
 	golden, alpha := folderIDOf(t, alice, "golden-images"), folderIDOf(t, alice, "team-alpha")
@@ -165,6 +167,7 @@ func TestBrowserBatchProgress(t *testing.T) {
 // when a badge sees its operation end, the header's counts reload on that
 // event (not on their next 5 s poll), and say nothing is in flight.
 func TestBrowserCountsFollowTheBadge(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	// A copy takes several seconds: long enough to open its page first.
 	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120", "--sim-time-scale", "4")
 	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")

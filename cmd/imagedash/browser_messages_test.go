@@ -16,6 +16,7 @@ import (
 // operations card names the person who asked (not the cloud's account)
 // and fits its card at a desktop's and at a phone's width.
 func TestBrowserPlainMessages(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120", "--sim-time-scale", "0.05", "--sim-op-error-rate", "1")
 	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")
 

@@ -42,6 +42,7 @@ func textGap(sel string) string {
 // do and is spaced as the service tabs are (screenshots of /operations and
 // /admin/users in IMAGEDASH_SHOTS, else the test's temp dir).
 func TestBrowserNavEveryPage(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	base, _, stop := startRun(t, "--demo", "--sim-images", "150")
 	t.Cleanup(func() {
 		if err := stop(); err != nil {

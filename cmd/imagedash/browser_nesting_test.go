@@ -73,6 +73,7 @@ func folderIDOf(t *testing.T, ctx context.Context, name string) string {
 // and each click must load a whole page: the new address, one header, one
 // main region, and nothing left of the page before.
 func TestBrowserNoPageInsideALiveElement(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	// Slow operations: the copies stay in flight while every link is tried.
 	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120", "--sim-time-scale", "300")
 	golden, alpha := folderIDOf(t, amir, "golden-images"), folderIDOf(t, amir, "team-alpha")

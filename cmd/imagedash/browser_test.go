@@ -170,6 +170,7 @@ const rowIDs = `JSON.stringify([...document.querySelectorAll("#image-table [data
 // toast, and an image's page with its sections from the cloud. No step
 // reloads the whole page.
 func TestBrowserImageBrowser(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	base, _, stop := startRun(t, "--sim-images", "400")
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
@@ -283,6 +284,7 @@ const folderNames = `JSON.stringify([...document.querySelectorAll("#folder-picke
 // image and the admin pages with a clear 403, and an admin finds all of
 // it in the audit log. No page reports a CSP violation.
 func TestBrowserTwoTeams(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	base, _, stop := startRun(t, "--demo", "--sim-images", "150")
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
@@ -398,6 +400,7 @@ func TestBrowserTwoTeams(t *testing.T) {
 // monitor and the audit log. No page reports an exception or a CSP
 // violation.
 func TestBrowserWritePath(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	// Operations take a few seconds each, so the badges are seen in flight.
 	base, _, stop := startRun(t, "--demo", "--sim-images", "120", "--sim-time-scale", "0.5")
 	t.Cleanup(func() {

@@ -20,6 +20,7 @@ const settled = `document.readyState === "complete" && document.querySelector(".
 // what the pages themselves link, so a role meets no refusal; no page
 // reports an exception, a console error or a CSP violation.
 func TestBrowserWalkEveryPage(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	base, browser, amir, amirErrs := demoSignedIn(t, "amir", "--sim-images", "120", "--sim-time-scale", "0.05")
 	// One copy, so that every role with the golden folder has an
 	// operation to open.

@@ -29,6 +29,7 @@ import (
 // were created in the cloud, every operation is recorded as done, and the
 // database passes PRAGMA integrity_check.
 func TestCrashLoop(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	if testing.Short() {
 		t.Skip("builds and runs the binaries")
 	}

@@ -63,6 +63,7 @@ const (
 // and then, with the cloud down altogether, that the pages still answer
 // from the cache and say the cloud is unreachable.
 func TestFaultsWholeApp(t *testing.T) {
+	t.Parallel() // its own app, browser and data: most of its time is waiting
 	emu, err := sim.New(sim.Options{Seed: 1, Images: 200, TimeScale: 0.1, Faults: issueFaults})
 	if err != nil {
 		t.Fatal(err)
