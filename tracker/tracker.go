@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -373,7 +374,25 @@ func (t *Tracker) process(ctx context.Context, o store.Operation, save saver) (s
 
 // cancel sends a person's cancel of o to the cloud, then polls o.
 func (t *Tracker) cancel(ctx context.Context, o store.Operation, req request, save saver) (store.Operation, error) {
-	_, err := t.cloud.CancelOperation(ctx, o.CloudID)
+	// First what is under the id now: a cloud started again hands ids out
+	// again, and a cancel sent blind would stop someone else's change.
+	op, err := t.cloud.GetOperation(ctx, o.CloudID)
+	switch {
+	case errors.Is(err, cloud.ErrNotFound):
+		return t.poll(ctx, o, req, save) // it ends lost there
+	case err != nil:
+		t.log.WarnContext(ctx, "cancel operation: read it first: will retry", "id", o.ID, "err", err)
+		o.PollEvery = t.backoff(o.PollEvery, false)
+		o.NextPollAt = t.now().Add(o.PollEvery)
+		return o, save(ctx, o)
+	}
+	if reason := t.identify(ctx, o, req, op); reason != "" {
+		return t.lose(ctx, o, op, reason)
+	}
+	if op.Done {
+		return t.observe(ctx, o, req, op, save) // nothing left to cancel
+	}
+	_, err = t.cloud.CancelOperation(ctx, o.CloudID)
 	switch {
 	case err != nil && retryable(err):
 		t.log.WarnContext(ctx, "cancel operation: will retry", "id", o.ID, "err", err)
@@ -559,6 +578,35 @@ func (t *Tracker) poll(ctx context.Context, o store.Operation, req request, save
 	return t.observe(ctx, o, req, op, save)
 }
 
+// identify says why op is not the operation o asked for, or "" when it
+// may be: mismatch, and for a copy the image op is making (read from the
+// cloud) must have the name and folder the copy asked for. A read that
+// fails tells nothing: "".
+func (t *Tracker) identify(ctx context.Context, o store.Operation, req request, op cloud.Operation) string {
+	if reason := mismatch(o, req, op); reason != "" {
+		return reason
+	}
+	folder, name := req.copyTarget()
+	id := cmp.Or(op.ImageID, o.ImageID)
+	if name == "" || id == "" {
+		return ""
+	}
+	img, err := t.cloud.GetImage(ctx, o.Service, id)
+	if err != nil {
+		return ""
+	}
+	return copyMismatch(img, folder, name)
+}
+
+// copyMismatch says why img is not the image a copy named name in folder
+// makes, or "".
+func copyMismatch(img cloud.Image, folder, name string) string {
+	if img.Name != name || img.FolderID != "" && img.FolderID != folder {
+		return "the image is " + img.Name + " in " + img.FolderID + ", not " + name + " in " + folder
+	}
+	return ""
+}
+
 // lose ends o as lost: the cloud answered for its id an operation that is
 // not the one asked for.
 func (t *Tracker) lose(ctx context.Context, o store.Operation, op cloud.Operation, reason string) (store.Operation, error) {
@@ -619,6 +667,13 @@ func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, o
 			o.State = store.OpCancelled
 		}
 		img, removed := t.afterFailure(ctx, o)
+		// A failure is ours only if its image is: a cloud started again
+		// reuses operation and image ids for other copies.
+		if folder, name := req.copyTarget(); img != nil && name != "" {
+			if reason := copyMismatch(*img, folder, name); reason != "" {
+				return t.lose(ctx, o, op, reason)
+			}
+		}
 		return o, t.finish(ctx, o, img, removed)
 	}
 	o.State = store.OpDone
@@ -640,8 +695,10 @@ func (t *Tracker) observe(ctx context.Context, o store.Operation, req request, o
 		// The last word on identity: a copy made the image it named in
 		// the folder it named. A cloud started again from its seed hands
 		// out the same operation and image ids to other copies.
-		if folder, name := req.copyTarget(); name != "" && (img.Name != name || img.FolderID != "" && img.FolderID != folder) {
-			return t.lose(ctx, o, op, "the finished image is "+img.Name+" in "+img.FolderID+", not "+name+" in "+folder)
+		if folder, name := req.copyTarget(); name != "" {
+			if reason := copyMismatch(*img, folder, name); reason != "" {
+				return t.lose(ctx, o, op, "finished: "+reason)
+			}
 		}
 		if img.Service == "" {
 			img.Service = o.Service

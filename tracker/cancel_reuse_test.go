@@ -8,12 +8,12 @@ import (
 	"github.com/imagedash/imagedash/store"
 )
 
-// TestAttack16CancelAfterOpIDReuse: a running copy whose cloud restarted
+// TestCancelAfterOpIDReuse: a running copy whose cloud restarted
 // and handed its operation id to someone else's change. The person cancels
 // their copy: the watcher sends CancelOperation for the id without first
 // checking that the operation under it is still theirs, and so cancels the
 // other person's change; only the poll after it sees the mismatch.
-func TestAttack16CancelAfterOpIDReuse(t *testing.T) {
+func TestCancelAfterOpIDReuse(t *testing.T) {
 	tests := []struct {
 		name  string
 		reuse func(m *menv) string // the key of the other change

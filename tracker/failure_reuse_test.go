@@ -8,13 +8,13 @@ import (
 	"github.com/imagedash/imagedash/store"
 )
 
-// TestAttack16OpIDReusedByAFailedCopy: a cloud started again from its seed
+// TestOpIDReusedByAFailedCopy: a cloud started again from its seed
 // hands A's operation id and image id to another person's copy, and that
 // copy fails (or is cancelled). A polls its id and reads the other copy's
 // end: the identity check (name and folder of the image made) runs only on
 // success, so A ends failed with the other copy's error instead of lost,
 // and the person is told their copy failed when the dashboard cannot know.
-func TestAttack16OpIDReusedByAFailedCopy(t *testing.T) {
+func TestOpIDReusedByAFailedCopy(t *testing.T) {
 	m := newMEnv(t)
 	m.cloud.pollsToDone = 3
 	m.cloud.opError = func(key string) bool { return key == "someone-else" }
