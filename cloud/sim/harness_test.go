@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -106,4 +108,30 @@ func BenchmarkSeed100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestOneEmulatorPerStateFile: a second emulator on a state file in use
+// is refused with ErrStateInUse (two processes on one data directory each
+// polled the operations the other's cloud started); once the first is
+// closed, the file is free.
+func TestOneEmulatorPerStateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sim.state")
+	a, err := New(Options{Images: 5, StatePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := New(Options{Images: 5, StatePath: path}); !errors.Is(err, ErrStateInUse) {
+		if b != nil {
+			b.Close()
+		}
+		t.Fatalf("a second emulator on the file: %v, want ErrStateInUse", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{Images: 5, StatePath: path})
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	c.Close()
 }

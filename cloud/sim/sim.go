@@ -93,6 +93,7 @@ type Sim struct {
 	imageOps  map[string][]string
 	idem      map[string]idemEntry
 	tokens    map[string]time.Time // issued IAM token → expiry
+	unlock    func() error         // lets go of the state file's lock
 	saKeys    map[string]saKey
 	calls     map[string]int
 	created   int
@@ -156,9 +157,17 @@ func New(opts Options) (*Sim, error) {
 	}
 	s.pcg = rand.NewPCG(uint64(opts.Seed), 0x1a9e)
 	s.rng = rand.New(s.pcg)
+	s.unlock = func() error { return nil }
+	if opts.StatePath != "" {
+		unlock, err := lockState(opts.StatePath)
+		if err != nil {
+			return nil, err
+		}
+		s.unlock = unlock
+	}
 	loaded, err := s.load()
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, s.unlock())
 	}
 	if !loaded {
 		s.seed(opts.Images)
@@ -239,8 +248,13 @@ func (s *Sim) Close() error {
 		close(s.stopSave)
 		<-s.saveDone
 	}
-	return s.save()
+	return errors.Join(s.save(), s.unlock())
 }
+
+// ErrStateInUse: another emulator (another process on the same data
+// directory) holds the state file.
+var ErrStateInUse = errors.New("the emulator's state file is in use by another process: " +
+	"run one process per data directory, or share its cloud with --sim-listen and --endpoint")
 
 // SetFaults changes the injected faults at once.
 func (s *Sim) SetFaults(f Faults) {
