@@ -3,7 +3,9 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -16,6 +18,11 @@ import (
 // so a SIGKILL leaves nothing to clean up.
 func lockState(path string) (release func() error, err error) {
 	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// A directory that cannot be written to holds no state to guard,
+		// and the database's own check then says so in plain words.
+		return func() error { return nil }, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sim: lock state: %w", err)
 	}
