@@ -66,6 +66,11 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	wg.Go(func() { page, pageErr = h.store.Images(lctx, q) })
 	wg.Go(func() { facets, facErr = h.store.Facets(lctx, q) })
 	wg.Go(func() { folders, fErr = h.store.Folders(lctx) })
+	// The viewer's columns and density: one read by primary key, beside
+	// the page's (preferences.go).
+	var prefs views.ListPrefs
+	uid := viewer(c).User.ID
+	wg.Go(func() { prefs = h.listPrefs(lctx, uid) })
 	wg.Wait()
 	err = listTimedOut(c, lctx, errors.Join(pageErr, facErr, fErr))
 	done()
@@ -84,6 +89,9 @@ func (h *Handlers) ListImages(c echo.Context) error {
 
 	now := h.now()
 	rows := rows(page, now)
+	if prefs.Absolute {
+		views.AbsoluteTimes(rows)
+	}
 	if err := h.markOpen(ctx, f.Service, rows); err != nil {
 		return err
 	}
@@ -97,7 +105,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 			Search:  refused,
 		},
 		Filter:    f,
-		Columns:   columns(f.Service),
+		Columns:   views.ShownColumns(columns(f.Service), prefs.Hidden),
 		Rows:      rows,
 		Total:     page.Total,
 		Statuses:  options(facets.Statuses, f.Statuses, views.StatusTitle),
@@ -105,6 +113,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		Freshness: fr,
 		Banner:    banner,
 		Cache:     cache,
+		Prefs:     prefs,
 	}
 	p.Start, p.PrevURL, p.NextURL = pageLinks(f, page, len(p.Rows))
 	if p.Cache == views.CacheSyncing {
