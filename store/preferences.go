@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Densities of the image lists.
@@ -92,25 +93,65 @@ func prefsClip(s string) string {
 	return s
 }
 
-// Prefs are a person's list preferences: one read by primary key. A person
-// who never saved any has the defaults (not an error).
+// Prefs are a person's list preferences. A person who never saved any
+// has the defaults (not an error). Every list request asks, so they are
+// kept in memory once read, until the next write to the preferences or to
+// the people (a deleted account's id may be given again): a warm list
+// request reads nothing. The Hidden slice is shared: read it, never change
+// it.
 func (s *Store) Prefs(ctx context.Context, userID int64) (Prefs, error) {
+	gen, people := s.prefsGen.Load(), s.peopleGen.Load()
+	if p, ok := s.prefs.get(userID, gen, people); ok {
+		return p, nil
+	}
 	var (
 		p      Prefs
 		hidden string
 	)
 	err := s.r.QueryRowContext(ctx, `SELECT density, hidden_columns, absolute_times FROM user_prefs WHERE user_id = ?`, userID).
 		Scan(&p.Density, &hidden, &p.AbsoluteTimes)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Prefs{Density: DensityComfortable}, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		p = Prefs{Density: DensityComfortable}
+	case err != nil:
 		return Prefs{}, fmt.Errorf("store: prefs of user %d: %w", userID, err)
-	}
-	if hidden != "" {
+	case hidden != "":
 		p.Hidden = strings.Split(hidden, ",")
 	}
+	s.prefs.put(userID, p, gen, people)
 	return p, nil
+}
+
+// prefsCache holds the preferences read at one (prefsGen, peopleGen).
+type prefsCache struct {
+	mu  sync.Mutex
+	gen [2]uint64
+	m   map[int64]Prefs
+}
+
+// maxCachedPrefs bounds the cache; past it, it starts afresh.
+const maxCachedPrefs = 10000
+
+func (c *prefsCache) get(id int64, gen, people uint64) (Prefs, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != [2]uint64{gen, people} {
+		return Prefs{}, false
+	}
+	p, ok := c.m[id]
+	return p, ok
+}
+
+// put files p read at (gen, people); a read that raced a write (the
+// generations moved since) is filed under the old ones, where no later
+// get looks.
+func (c *prefsCache) put(id int64, p Prefs, gen, people uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != [2]uint64{gen, people} || c.m == nil || len(c.m) >= maxCachedPrefs {
+		c.gen, c.m = [2]uint64{gen, people}, make(map[int64]Prefs)
+	}
+	c.m[id] = p
 }
 
 // SavePrefs replaces a person's list preferences. A bad density or column
@@ -120,6 +161,9 @@ func (s *Store) SavePrefs(ctx context.Context, userID int64, p Prefs) error {
 	if err != nil {
 		return fmt.Errorf("store: save prefs of user %d: %w", userID, err)
 	}
+	// The generation moves once the write is over, committed or not: a
+	// read from before it is not served after.
+	defer s.prefsGen.Add(1)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO user_prefs (user_id, density, hidden_columns, absolute_times, updated_at)
 VALUES (?, ?, ?, ?, ?)

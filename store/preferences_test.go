@@ -82,6 +82,36 @@ func TestPrefsDeletedWithUser(t *testing.T) {
 	}
 }
 
+// TestPrefsCacheIDReused: the preferences kept in memory are not served to
+// a new account that is given a deleted one's id (SQLite gives the
+// largest id again once its row is gone).
+func TestPrefsCacheIDReused(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	mustUser(t, s, "admin", true)
+	carol := mustUser(t, s, "carol", false)
+	if err := s.SavePrefs(ctx, carol.ID, Prefs{Density: DensityCompact, Hidden: []string{"id"}, AbsoluteTimes: true}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Prefs(ctx, carol.ID); err != nil || !p.Compact() { // now in memory
+		t.Fatalf("Prefs = %+v, %v", p, err)
+	}
+	if err := s.DeleteUser(ctx, carol.ID); err != nil {
+		t.Fatal(err)
+	}
+	dave := mustUser(t, s, "dave", false)
+	if dave.ID != carol.ID {
+		t.Logf("dave has id %d, carol had %d: the id was not given again", dave.ID, carol.ID)
+	}
+	p, err := s.Prefs(ctx, dave.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Compact() || p.AbsoluteTimes || p.Hidden != nil {
+		t.Fatalf("dave's prefs = %+v, want the defaults, not carol's", p)
+	}
+}
+
 func TestPrefsValidation(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
