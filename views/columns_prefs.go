@@ -124,8 +124,9 @@ type PrefsForm struct {
 
 // NewPrefsForm is the menu of a service's list at ret for prefs.
 func NewPrefsForm(svc cloud.Service, ret string, prefs ListPrefs) PrefsForm {
-	f := PrefsForm{Service: svc, Return: ret, Compact: prefs.Compact, Absolute: prefs.Absolute}
-	for _, c := range ColumnsOf(svc) {
+	cols := ColumnsOf(svc)
+	f := PrefsForm{Service: svc, Return: ret, Compact: prefs.Compact, Absolute: prefs.Absolute, Choices: make([]ColumnChoice, 0, len(cols))}
+	for _, c := range cols {
 		fixed := AlwaysShown(c.Key)
 		f.Choices = append(f.Choices, ColumnChoice{Key: c.Key, Title: c.Title, Fixed: fixed,
 			Shown: fixed || !slices.Contains(prefs.Hidden, c.Key)})
