@@ -66,8 +66,8 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	wg.Go(func() { page, pageErr = h.store.Images(lctx, q) })
 	wg.Go(func() { facets, facErr = h.store.Facets(lctx, q) })
 	wg.Go(func() { folders, fErr = h.store.Folders(lctx) })
-	// The viewer's columns and density: one read by primary key, beside
-	// the page's (preferences.go).
+	// The viewer's columns and density (preferences.go): kept in memory by
+	// the store, else one read by primary key, beside the page's.
 	var prefs views.ListPrefs
 	uid := viewer(c).User.ID
 	wg.Go(func() { prefs = h.listPrefs(lctx, uid) })

@@ -33,8 +33,9 @@ func (h *Handlers) prefs() Preferences {
 	return p
 }
 
-// listPrefs are the viewer's list preferences: one read by primary key, on
-// every list request (alongside the page's own reads). A person signed out,
+// listPrefs are the viewer's list preferences, asked on every list request
+// (alongside the page's own reads): the store keeps them in memory, so only
+// the first request after a change reads them, by primary key. A person signed out,
 // or whose preferences cannot be read, gets the defaults: the list matters
 // more than its density, and the failure is logged.
 func (h *Handlers) listPrefs(ctx context.Context, userID int64) views.ListPrefs {
