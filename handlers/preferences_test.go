@@ -11,6 +11,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
@@ -28,6 +29,15 @@ func (r response) headers() []string {
 		t := strings.Fields(s.Text())
 		out = append(out, strings.Trim(strings.Join(t, " "), " ▲▼"))
 	})
+	return out
+}
+
+// titles are the titles of a service's columns, hidden ones left out.
+func titles(svc cloud.Service, hidden ...string) []string {
+	var out []string
+	for _, c := range views.ShownColumns(views.ColumnsOf(svc), hidden) {
+		out = append(out, c.Title)
+	}
 	return out
 }
 
@@ -61,7 +71,7 @@ func TestPrefsApply(t *testing.T) {
 	e := newEnv(t, envOptions{compute: 30, desktop: 10})
 	list := "/?status=READY&sort=name"
 	before := e.ok(list)
-	if got, want := before.headers(), []string{"Name", "ID", "Family", "Status", "OS", "Size", "Min disk", "Labels", "Created"}; !slices.Equal(got, want) {
+	if got, want := before.headers(), titles(cloud.Compute); !slices.Equal(got, want) {
 		t.Fatalf("default columns %q, want %q", got, want)
 	}
 	if before.attr(`[data-testid="images"]`, "data-density") != views.DensityComfortable {
@@ -134,23 +144,27 @@ func TestPrefsApply(t *testing.T) {
 	if got, want := e.get("/?service=desktop", htmx).headers(), []string{"Name", "ID", "Status", "Min disk", "Labels", "Created"}; !slices.Equal(got, want) {
 		t.Errorf("desktop columns %q, want %q", got, want)
 	}
-	if got, want := e.get(list, htmx).headers(), []string{"Name", "ID", "Family", "Status", "Size", "Min disk", "Labels", "Created"}; !slices.Equal(got, want) {
-		t.Errorf("compute columns after a desktop choice %q, want %q", got, want)
+	hidden := e.prefsOf(e.userID("root")).Hidden
+	for k, want := range map[string]bool{"os": true, "storage_size": true, "id": false, "labels": false, "min_disk_size": false, "family": false} {
+		if slices.Contains(hidden, k) != want {
+			t.Errorf("hidden after the desktop choice %q: %s hidden = %v, want %v", hidden, k, !want, want)
+		}
 	}
-	if got := e.prefsOf(e.userID("root")).Hidden; !slices.Equal(got, []string{"os", "storage_size"}) {
-		t.Errorf("hidden after the desktop choice %q, want [os storage_size]", got)
+	if got, want := e.get(list, htmx).headers(), titles(cloud.Compute, hidden...); !slices.Equal(got, want) || slices.Contains(got, "OS") || !slices.Contains(got, "ID") {
+		t.Errorf("compute columns after a desktop choice %q, want %q (OS still hidden, ID shown again)", got, want)
 	}
 
 	// Every box ticked again: every column is back.
-	r = e.do(http.MethodPost, views.PrefsURL, url.Values{
-		"return": {list},
-		"col":    {"id", "family", "os", "size", "min_disk_size", "labels", "created_at"},
-	}, htmx)
+	var all []string
+	for _, c := range views.ColumnsOf(cloud.Compute) {
+		all = append(all, c.Key)
+	}
+	r = e.do(http.MethodPost, views.PrefsURL, url.Values{"return": {list}, "col": all}, htmx)
 	if r.code != http.StatusOK {
 		t.Fatalf("POST = %d", r.code)
 	}
-	if got := e.get(list, htmx).headers(); len(got) != 9 {
-		t.Errorf("columns after ticking all %q, want all 9", got)
+	if got, want := e.get(list, htmx).headers(), titles(cloud.Compute); !slices.Equal(got, want) {
+		t.Errorf("columns after ticking all %q, want %q", got, want)
 	}
 }
 
@@ -271,7 +285,7 @@ func TestPrefsOwnOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := response{code: rec.Code, body: rec.Body.String(), doc: doc}
-	if got, want := r.headers(), []string{"Name", "ID", "Family", "Status", "Size", "Min disk", "Labels", "Created"}; !slices.Equal(got, want) {
+	if got, want := r.headers(), titles(cloud.Compute, "os"); !slices.Equal(got, want) {
 		t.Errorf("carol's columns %q, want her own (all but OS)", got)
 	}
 	if c := r.attr(`[data-testid="images"]`, "data-density"); c != views.DensityComfortable {
