@@ -105,7 +105,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 			Search:  refused,
 		},
 		Filter:    f,
-		Columns:   views.ShownColumns(columns(f.Service), prefs.Hidden),
+		Columns:   columns(f.Service),
 		Rows:      rows,
 		Total:     page.Total,
 		Statuses:  options(facets.Statuses, f.Statuses, views.StatusTitle),
@@ -113,9 +113,9 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		Freshness: fr,
 		Banner:    banner,
 		Cache:     cache,
-		Prefs:     prefs,
 	}
 	p.Start, p.PrevURL, p.NextURL = pageLinks(f, page, len(p.Rows))
+	p.Columns, p.Prefs = views.ShownColumns(p.Columns, prefs.Hidden), prefs
 	if p.Cache == views.CacheSyncing {
 		p.Freshness.PollURL = "" // the empty table polls itself
 	}
