@@ -66,6 +66,11 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	wg.Go(func() { page, pageErr = h.store.Images(lctx, q) })
 	wg.Go(func() { facets, facErr = h.store.Facets(lctx, q) })
 	wg.Go(func() { folders, fErr = h.store.Folders(lctx) })
+	// The viewer's columns and density (preferences.go): kept in memory by
+	// the store, else one read by primary key, beside the page's.
+	var prefs views.ListPrefs
+	uid := viewer(c).User.ID
+	wg.Go(func() { prefs = h.listPrefs(lctx, uid) })
 	wg.Wait()
 	err = listTimedOut(c, lctx, errors.Join(pageErr, facErr, fErr))
 	done()
@@ -84,6 +89,9 @@ func (h *Handlers) ListImages(c echo.Context) error {
 
 	now := h.now()
 	rows := rows(page, now)
+	if prefs.Absolute {
+		views.AbsoluteTimes(rows)
+	}
 	if err := h.markOpen(ctx, f.Service, rows); err != nil {
 		return err
 	}
@@ -108,6 +116,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		Cache:       cache,
 	}
 	p.Start, p.PrevURL, p.NextURL = pageLinks(f, page, len(p.Rows))
+	p.Columns, p.Prefs = views.ShownColumns(p.Columns, prefs.Hidden), prefs
 	if p.Cache == views.CacheSyncing {
 		p.Freshness.PollURL = "" // the empty table polls itself
 	}

@@ -91,6 +91,10 @@ type Store struct {
 	// read since (see LoadSession).
 	sessGen  atomic.Uint64
 	sessions sessionCache
+	// prefsGen counts writes to the list preferences; prefs caches the
+	// ones read since (see Prefs).
+	prefsGen atomic.Uint64
+	prefs    prefsCache
 }
 
 // Open opens (creating when needed) the database file at path and applies

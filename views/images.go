@@ -34,6 +34,9 @@ type ImagesPage struct {
 	// Cache says what an empty table means: CacheEmpty (no folder shown
 	// was synced yet) or CacheReady.
 	Cache CacheState
+	// Prefs are the viewer's density, hidden columns and times (Columns
+	// are already without the hidden ones).
+	Prefs ListPrefs
 }
 
 // CacheState is how far the cache of the folders shown has come.

@@ -149,6 +149,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.GET("/account/sessions", h.ListSessions)
 	e.POST("/account/sessions/end-others", h.EndOtherSessions)
 	e.POST("/account/sessions/:id/end", h.EndSession)
+	e.POST("/account/preferences", h.SavePreferences)
 
 	// Images: the list, an image's page and its two lazy sections (the only
 	// routes that ask the cloud), the families. All read the cache.
