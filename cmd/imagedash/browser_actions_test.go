@@ -153,6 +153,18 @@ func TestBrowserActions(t *testing.T) {
 			}
 		}
 	}
+	// And confirming acts: the operation's Cancel, through its new page.
+	runSteps(t, admin, errs, []step{
+		{"a desktop again", chromedp.EmulateViewport(1440, 900)},
+		{"the operation", chromedp.Navigate(base + opURL)},
+		{"Cancel…", chromedp.Click(chromedp.CSS(`[data-actions] [data-testid="cancel"]`))},
+		{"the question", chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-button"]`))},
+		{"confirm", chromedp.Click(chromedp.CSS(`[data-testid="confirm-button"]`))},
+	})
+	if err := untilAcrossLoads(admin, `location.pathname === "`+opURL+`" &&
+		document.querySelector("[data-testid=op-detail]") !== null && document.querySelector("[data-actions] [data-testid=cancel]") === null`); err != nil {
+		t.Fatalf("after confirming Cancel: not back on the operation, or it still offers Cancel: %v", err)
+	}
 	for _, id := range []string{"delete-link", "bulk-delete", "cancel", "disable", "end-sessions", "delete-user",
 		"delete-team", "remove-member", "end-others", "end-session"} {
 		if !asked[id] {
