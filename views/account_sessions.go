@@ -23,3 +23,7 @@ type SessionsPage struct {
 
 // SessionEndURL is the address that ends session id.
 func SessionEndURL(id string) string { return "/account/sessions/" + id + "/end" }
+
+// SessionsEndOthersURL ends every session of the person but this one
+// (POST), or asks first (GET).
+const SessionsEndOthersURL = "/account/sessions/end-others"

@@ -153,13 +153,21 @@ type NewUserForm struct {
 
 // ConfirmPage asks before something that cannot be undone.
 type ConfirmPage struct {
-	Section  string // for the sub-nav
+	Section  string // for the admin sub-nav; "" on a page outside /admin
 	Title    string
 	Question string
 	Detail   string
 	Action   string // where the form posts
 	Button   string
 	Back     string
+}
+
+// Layout is the confirm page's layout: an admin page's under /admin.
+func (p ConfirmPage) Layout() Layout {
+	if p.Section != "" {
+		return AdminLayout(p.Title)
+	}
+	return Layout{Title: p.Title}
 }
 
 // TeamsPage lists the teams, with the form to create one.
@@ -448,4 +456,27 @@ func DateTimeInput(v string, to bool) string {
 		return v + "T23:59"
 	}
 	return v + "T00:00"
+}
+
+// Actions is a user row's bar: Enable, Make or Revoke admin and Reset
+// password (secondary); Disable…, End sessions… and Delete… (danger, each
+// to its confirm page, since each cuts the person off).
+func (u UserRow) Actions() []Action {
+	as := []Action{}
+	if u.Disabled {
+		as = append(as, Action{Kind: Secondary, Label: "Enable", Post: u.Base() + "/enable", TestID: "enable"})
+	} else {
+		as = append(as, Action{Kind: Danger, Label: "Disable…", URL: u.Base() + "/disable", TestID: "disable"})
+	}
+	if u.Admin {
+		as = append(as, Action{Kind: Secondary, Label: "Revoke admin", Post: u.Base() + "/admin", Hidden: map[string]string{"admin": "false"}, TestID: "revoke-admin"})
+	} else {
+		as = append(as, Action{Kind: Secondary, Label: "Make admin", Post: u.Base() + "/admin", Hidden: map[string]string{"admin": "true"}, TestID: "make-admin"})
+	}
+	as = append(as,
+		Action{Kind: Secondary, Body: resetPassword(u)},
+		Action{Kind: Danger, Label: "End sessions…", URL: u.Base() + "/sessions", TestID: "end-sessions"},
+		Action{Kind: Danger, Label: "Delete…", URL: u.Base() + "/delete", TestID: "delete-user"},
+	)
+	return as
 }

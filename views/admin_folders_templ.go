@@ -201,7 +201,7 @@ func FoldersFull(p FoldersPage) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						templ_7745c5c3_Err = postButton("/admin/folders/share", "Unshare", "unshare", map[string]string{"folder": f.ID, "shared": "false"}).Render(ctx, templ_7745c5c3_Buffer)
+						templ_7745c5c3_Err = RowActions("folder-actions", []Action{{Kind: Secondary, Label: "Unshare", Post: "/admin/folders/share", Hidden: map[string]string{"folder": f.ID, "shared": "false"}, TestID: "unshare"}}).Render(ctx, templ_7745c5c3_Buffer)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
@@ -210,7 +210,7 @@ func FoldersFull(p FoldersPage) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						templ_7745c5c3_Err = postButton("/admin/folders/share", "Share", "share", map[string]string{"folder": f.ID, "shared": "true"}).Render(ctx, templ_7745c5c3_Buffer)
+						templ_7745c5c3_Err = RowActions("folder-actions", []Action{{Kind: Secondary, Label: "Share", Post: "/admin/folders/share", Hidden: map[string]string{"folder": f.ID, "shared": "true"}, TestID: "share"}}).Render(ctx, templ_7745c5c3_Buffer)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}

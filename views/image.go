@@ -197,3 +197,23 @@ type LatestView struct {
 	IsThis bool
 	Latest ImageRow
 }
+
+// Actions is the image page's bar: Edit (primary), Copy… (secondary),
+// Delete… (danger, to its confirm page), each as the viewer may.
+func (p ImagePage) Actions() []Action {
+	var as []Action
+	if p.CanEdit {
+		as = append(as, Action{Kind: Primary, Label: "Edit", URL: p.EditURL(), TestID: "edit-link"})
+	}
+	if p.CopyURL != "" {
+		as = append(as, Action{Kind: Secondary, Label: "Copy…", URL: p.CopyURL, TestID: "copy-link"})
+	}
+	switch {
+	case p.CanEdit:
+		as = append(as, Action{Kind: Danger, Label: "Delete…", URL: p.DeleteURL(), TestID: "delete-link"})
+	case p.CanDelete:
+		as = append(as, Action{Kind: Danger, Label: "Delete…", URL: p.DeleteURL(), TestID: "delete-link",
+			Title: "This image is what your failed copy left: you may delete it"})
+	}
+	return as
+}

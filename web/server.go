@@ -147,7 +147,9 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 
 	// A person's own sessions: list, end one, end the others.
 	e.GET("/account/sessions", h.ListSessions)
+	e.GET("/account/sessions/end-others", h.ConfirmEndOtherSessions)
 	e.POST("/account/sessions/end-others", h.EndOtherSessions)
+	e.GET("/account/sessions/:id/end", h.ConfirmEndSession)
 	e.POST("/account/sessions/:id/end", h.EndSession)
 	e.POST("/account/preferences", h.SavePreferences)
 
@@ -185,6 +187,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.GET("/operations/counts", h.OperationCounts)
 	e.GET("/operations/:id", h.ShowOperation)
 	e.GET("/operations/:id/badge", h.OperationBadge)
+	e.GET("/operations/:id/cancel", h.ConfirmCancelOperation)
 	e.POST("/operations/:id/cancel", h.CancelOperation)
 
 	// Admin pages: accounts, teams, folders and the audit log, in one group
@@ -193,10 +196,12 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	admin := e.Group("/admin", h.RequireAdmin)
 	admin.GET("/users", h.ListUsers)
 	admin.POST("/users", h.CreateUser)
+	admin.GET("/users/:id/disable", h.ConfirmDisableUser)
 	admin.POST("/users/:id/disable", h.DisableUser)
 	admin.POST("/users/:id/enable", h.EnableUser)
 	admin.POST("/users/:id/password", h.ResetPassword)
 	admin.POST("/users/:id/admin", h.SetUserAdmin)
+	admin.GET("/users/:id/sessions", h.ConfirmEndUserSessions)
 	admin.POST("/users/:id/sessions", h.EndUserSessions)
 	admin.GET("/users/:id/delete", h.ConfirmDeleteUser)
 	admin.POST("/users/:id/delete", h.DeleteUser)
@@ -206,6 +211,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	admin.GET("/teams/:id/delete", h.ConfirmDeleteTeam)
 	admin.POST("/teams/:id/delete", h.DeleteTeam)
 	admin.POST("/teams/:id/members", h.AddTeamMember)
+	admin.GET("/teams/:id/members/:user/remove", h.ConfirmRemoveTeamMember)
 	admin.POST("/teams/:id/members/:user/remove", h.RemoveTeamMember)
 	admin.POST("/teams/:id/folders", h.AssignTeamFolder)
 	admin.POST("/teams/:id/folders/remove", h.UnassignTeamFolder)
