@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/views"
@@ -154,7 +154,7 @@ func newCloudEnvWatching(t *testing.T, images int, tcfg tracker.Config, folders 
 	t.Helper()
 	ctx := context.Background()
 	s, c := cloudtest.Start(t, sim.Options{Images: images})
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(ctx, storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/views"
@@ -56,7 +56,7 @@ func newOpsEnv(t testing.TB) *opsEnv {
 	ctx := context.Background()
 	clk := sim.NewFakeClock(now)
 	s, c := cloudtest.Start(t, sim.Options{Clock: clk, Images: 30, TimeScale: 1})
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(ctx, storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func badgeURL(id int64) string { return fmt.Sprintf("/operations/%d/badge", id) 
 func newMonitorEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(ctx, storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}

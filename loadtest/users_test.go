@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/loadtest"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/web"
@@ -34,7 +34,7 @@ func newDashboard(t *testing.T) *dashboard {
 	t.Helper()
 	ctx := context.Background()
 	s, c := cloudtest.Start(t, sim.Options{Images: 60, TimeScale: 1000})
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(ctx, storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/imagedash/imagedash/cloud/cloudtest"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -342,7 +343,7 @@ func TestCrashSafety(t *testing.T) {
 // TestRunLoop runs the real loop on the real clock with instant operations.
 func TestRunLoop(t *testing.T) {
 	s, c := cloudtest.Start(t, sim.Options{Images: 10, TimeScale: 0})
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(context.Background(), storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}

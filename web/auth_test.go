@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/web"
 	"github.com/imagedash/imagedash/web/webtest"
 )
@@ -43,7 +43,7 @@ type authEnv struct {
 // for 10 min.
 func newAuthEnv(t *testing.T) *authEnv {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(context.Background(), storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}

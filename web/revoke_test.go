@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/imagedash/imagedash/auth"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/web"
 	"github.com/imagedash/imagedash/web/webtest"
 )
@@ -65,7 +65,7 @@ type revokeEnv struct {
 
 func newRevokeEnv(t *testing.T) *revokeEnv {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(context.Background(), storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/imagedash/imagedash/metrics"
 	"github.com/imagedash/imagedash/static"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/web"
 	"github.com/imagedash/imagedash/web/webtest"
 )
@@ -51,7 +51,7 @@ func newServerWithDeps(t *testing.T, cfg web.Config, ready func(context.Context)
 	t.Helper()
 	var logs bytes.Buffer
 	// An empty cache on a temp file: the pages render their "first sync" state.
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "imagedash.db"))
+	st, err := store.Open(context.Background(), storetest.Path(t))
 	if err != nil {
 		t.Fatal(err)
 	}
