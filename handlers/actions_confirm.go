@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/imagedash/imagedash/fault"
+	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
 
@@ -18,6 +19,23 @@ import (
 // GET of the address its action posts to, so the button's form and the
 // question share one URL. Asking changes nothing and is not audited.
 
+// pathUser is the account the path's :id names, for an admin's page
+// about it: 403 for others, 404 for an unknown id.
+func (h *Handlers) pathUser(c echo.Context) (store.User, error) {
+	if err := h.adminOnly(c); err != nil {
+		return store.User{}, err
+	}
+	id, err := adminPathID(c, "id", "user")
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := h.people.User(c.Request().Context(), id)
+	if err != nil {
+		return store.User{}, userNotFound(err)
+	}
+	return u, nil
+}
+
 // confirm renders p.
 func confirm(c echo.Context, p views.ConfirmPage) error {
 	return Render(c, http.StatusOK, views.ConfirmFull(p), views.ConfirmFull(p))
@@ -26,17 +44,11 @@ func confirm(c echo.Context, p views.ConfirmPage) error {
 // ConfirmDisableUser asks before disabling an account (GET
 // /admin/users/:id/disable).
 func (h *Handlers) ConfirmDisableUser(c echo.Context) error {
-	if err := h.adminOnly(c); err != nil {
-		return err
-	}
-	id, err := adminPathID(c, "id", "user")
+	u, err := h.pathUser(c)
 	if err != nil {
 		return err
 	}
-	u, err := h.people.User(c.Request().Context(), id)
-	if err != nil {
-		return userNotFound(err)
-	}
+	id := u.ID
 	return confirm(c, views.ConfirmPage{
 		Section:  views.AdminUsers,
 		Title:    "Disable " + u.Username,
@@ -51,17 +63,11 @@ func (h *Handlers) ConfirmDisableUser(c echo.Context) error {
 // ConfirmEndUserSessions asks before signing an account out everywhere
 // (GET /admin/users/:id/sessions).
 func (h *Handlers) ConfirmEndUserSessions(c echo.Context) error {
-	if err := h.adminOnly(c); err != nil {
-		return err
-	}
-	id, err := adminPathID(c, "id", "user")
+	u, err := h.pathUser(c)
 	if err != nil {
 		return err
 	}
-	u, err := h.people.User(c.Request().Context(), id)
-	if err != nil {
-		return userNotFound(err)
-	}
+	id := u.ID
 	return confirm(c, views.ConfirmPage{
 		Section:  views.AdminUsers,
 		Title:    "End the sessions of " + u.Username,

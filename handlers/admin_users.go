@@ -237,17 +237,11 @@ func (h *Handlers) ResetPassword(c echo.Context) error {
 // ConfirmDeleteUser asks before deleting an account, naming it (GET
 // /admin/users/:id/delete).
 func (h *Handlers) ConfirmDeleteUser(c echo.Context) error {
-	if err := h.adminOnly(c); err != nil {
-		return err
-	}
-	id, err := adminPathID(c, "id", "user")
+	u, err := h.pathUser(c)
 	if err != nil {
 		return err
 	}
-	u, err := h.people.User(c.Request().Context(), id)
-	if err != nil {
-		return userNotFound(err)
-	}
+	id := u.ID
 	p := views.ConfirmPage{
 		Section:  views.AdminUsers,
 		Title:    "Delete " + u.Username,
