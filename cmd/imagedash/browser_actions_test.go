@@ -48,14 +48,7 @@ const actionsSignature = `JSON.stringify({acts: [...document.querySelectorAll("[
 func TestBrowserActions(t *testing.T) {
 	// Operations crawl, so the copy below is still running (and can be
 	// cancelled) while the test looks at it.
-	base, _, stop := startRun(t, "--demo", "--sim-images", "60", "--sim-time-scale", "1000")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
+	base, browser := demoApp(t, "--sim-images", "60", "--sim-time-scale", "1000")
 	admin, errs := newPerson(t, browser)
 	other, otherErrs := newPerson(t, browser) // a second session of the admin's, for "End this session…"
 	runSteps(t, other, otherErrs, []step{

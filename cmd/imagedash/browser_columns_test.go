@@ -44,14 +44,7 @@ func computeTitles(hidden ...string) string {
 // A reload keeps all of it (saved on the server); bob, in another
 // browser, still sees the defaults. No page reports an error.
 func TestBrowserColumns(t *testing.T) {
-	base, _, stop := startRun(t, "--demo", "--sim-images", "150")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
+	base, browser := demoApp(t, "--sim-images", "150")
 	// Every column, and the ones alice keeps: all but ID and Labels.
 	defaults, chosenColumns := computeTitles(), computeTitles("id", "labels")
 

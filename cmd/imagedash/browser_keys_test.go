@@ -39,14 +39,7 @@ func rowIs(i int) string {
 // reports an error.
 func TestBrowserKeys(t *testing.T) {
 	t.Parallel() // its own app, browser and data: most of its time is waiting
-	base, _, stop := startRun(t, "--demo", "--sim-images", "150")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
+	base, browser := demoApp(t, "--sim-images", "150")
 
 	for _, p := range []struct {
 		name          string

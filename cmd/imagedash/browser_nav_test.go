@@ -43,14 +43,7 @@ func textGap(sel string) string {
 // /admin/users in IMAGEDASH_SHOTS, else the test's temp dir).
 func TestBrowserNavEveryPage(t *testing.T) {
 	t.Parallel() // its own app, browser and data: most of its time is waiting
-	base, _, stop := startRun(t, "--demo", "--sim-images", "150")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
+	base, browser := demoApp(t, "--sim-images", "150")
 	admin, errs := newPerson(t, browser)
 	runSteps(t, admin, errs, []step{
 		{"viewport 1440", chromedp.EmulateViewport(1440, 900)},

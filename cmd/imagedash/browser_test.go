@@ -125,11 +125,10 @@ func runSteps(t *testing.T, ctx context.Context, errs *pageErrors, steps []step)
 	}
 }
 
-// demoSignedIn starts the demo with the flags extra, opens a browser, and
-// signs the demo person user in there, on the image list: the opening of
-// most browser tests. It returns the app's address, the browser (for
-// other people's tabs), and user's tab with its page errors.
-func demoSignedIn(t *testing.T, user string, extra ...string) (base string, browser, tab context.Context, errs *pageErrors) {
+// demoApp starts the demo with the flags extra (stopped at the test's
+// end), waits until it is healthy, and opens a browser: its address and
+// the browser, for the people's tabs.
+func demoApp(t *testing.T, extra ...string) (base string, browser context.Context) {
 	t.Helper()
 	base, _, stop := startRun(t, append([]string{"--demo"}, extra...)...)
 	t.Cleanup(func() {
@@ -139,6 +138,16 @@ func demoSignedIn(t *testing.T, user string, extra ...string) (base string, brow
 	})
 	waitHealthy(t, base)
 	browser, _ = newBrowser(t)
+	return base, browser
+}
+
+// demoSignedIn starts the demo with the flags extra, opens a browser, and
+// signs the demo person user in there, on the image list: the opening of
+// most browser tests. It returns the app's address, the browser (for
+// other people's tabs), and user's tab with its page errors.
+func demoSignedIn(t *testing.T, user string, extra ...string) (base string, browser, tab context.Context, errs *pageErrors) {
+	t.Helper()
+	base, browser = demoApp(t, extra...)
 	tab, errs = newPerson(t, browser)
 	runSteps(t, tab, errs, []step{
 		{user + " signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn(user, demoPassword))},
@@ -285,14 +294,7 @@ const folderNames = `JSON.stringify([...document.querySelectorAll("#folder-picke
 // it in the audit log. No page reports a CSP violation.
 func TestBrowserTwoTeams(t *testing.T) {
 	t.Parallel() // its own app, browser and data: most of its time is waiting
-	base, _, stop := startRun(t, "--demo", "--sim-images", "150")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
+	base, browser := demoApp(t, "--sim-images", "150")
 	alice, aliceErrs := newPerson(t, browser)
 	bob, bobErrs := newPerson(t, browser)
 
@@ -402,14 +404,7 @@ func TestBrowserTwoTeams(t *testing.T) {
 func TestBrowserWritePath(t *testing.T) {
 	t.Parallel() // its own app, browser and data: most of its time is waiting
 	// Operations take a few seconds each, so the badges are seen in flight.
-	base, _, stop := startRun(t, "--demo", "--sim-images", "120", "--sim-time-scale", "0.5")
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	waitHealthy(t, base)
-	browser, _ := newBrowser(t)
+	base, browser := demoApp(t, "--sim-images", "120", "--sim-time-scale", "0.5")
 	amir, amirErrs := newPerson(t, browser)
 
 	runSteps(t, amir, amirErrs, []step{
