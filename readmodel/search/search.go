@@ -1,0 +1,188 @@
+// Package search is the search box's language: how an image's text is cut
+// into tokens and how what a person typed becomes words to look for. The
+// read model indexes the tokens; this package alone decides what they are,
+// so the index and the check of a single row cannot disagree.
+//
+// The rules are those of SQLite's FTS5 unicode61 tokenizer with
+// remove_diacritics 2, which the dashboard used before the read model, so
+// a search finds what it found then:
+//   - a token is a maximal run of letters, numbers and private-use runes;
+//     every other rune separates tokens;
+//   - tokens are compared case-folded, with the diacritics of Latin letters
+//     removed ("Émile" finds "emile").
+package search
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// IsTokenRune reports the runes a token is made of.
+func IsTokenRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
+}
+
+// foldRune is r as tokens compare it: lower case, and a Latin letter with
+// diacritics becomes its ASCII base letter.
+func foldRune(r rune) rune {
+	r = unicode.ToLower(r)
+	if r < utf8.RuneSelf {
+		return r
+	}
+	d := norm.NFD.String(string(r))
+	base, n := utf8.DecodeRuneInString(d)
+	if base >= utf8.RuneSelf || n == len(d) {
+		return r
+	}
+	for _, m := range d[n:] {
+		if !unicode.Is(unicode.Mn, m) {
+			return r
+		}
+	}
+	return unicode.ToLower(base)
+}
+
+// Fold is a token's folded form.
+func Fold(tok string) string {
+	ascii := true
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return tok
+	}
+	return strings.Map(foldRune, tok)
+}
+
+// Tokens appends the folded tokens of s to dst, in order.
+func Tokens(dst []string, s string) []string {
+	start := -1
+	for i, r := range s {
+		if IsTokenRune(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			dst = append(dst, Fold(s[start:i]))
+			start = -1
+		}
+	}
+	if start >= 0 {
+		dst = append(dst, Fold(s[start:]))
+	}
+	return dst
+}
+
+// Word is one word a person typed: its tokens must occur one after another
+// in one field (a phrase: "debian-12" is debian then 12), the last one as a
+// prefix when Prefix is set.
+type Word struct {
+	Tokens []string
+	Prefix bool
+}
+
+// Query is the words of a search, all of which must match; an empty Query
+// matches everything.
+type Query []Word
+
+// Parse turns what a person typed into words. Any text is a valid query:
+// control runes are spaces, words are separated by spaces, a word's
+// trailing '*' makes it a prefix, and so is the last word unless a space
+// follows it, so results follow the typing. Words without a token rune are
+// dropped.
+func Parse(text string) Query {
+	text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, text)
+	words := strings.Fields(text)
+	trailingSpace := len(text) > 0 && unicode.IsSpace(rune(text[len(text)-1]))
+	var q Query
+	for i, w := range words {
+		prefix := i == len(words)-1 && !trailingSpace
+		if t := strings.TrimRight(w, "*"); t != w {
+			w, prefix = t, true
+		}
+		toks := Tokens(nil, w)
+		if len(toks) == 0 {
+			continue
+		}
+		q = append(q, Word{Tokens: toks, Prefix: prefix})
+	}
+	return q
+}
+
+// Match reports whether every word of q occurs in one of fields, each
+// field already cut by Tokens. It is the definition the index answers
+// from: the read model checks a candidate row with it.
+func (q Query) Match(fields ...[]string) bool {
+	for _, w := range q {
+		found := false
+		for _, f := range fields {
+			if w.In(f) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// In reports whether w's tokens occur one after another in toks.
+func (w Word) In(toks []string) bool {
+	n := len(w.Tokens)
+	for i := 0; i+n <= len(toks); i++ {
+		if w.at(toks[i:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// at reports whether w's tokens start toks.
+func (w Word) at(toks []string) bool {
+	last := len(w.Tokens) - 1
+	for j, t := range w.Tokens {
+		if j == last && w.Prefix {
+			if !strings.HasPrefix(toks[j], t) {
+				return false
+			}
+			continue
+		}
+		if toks[j] != t {
+			return false
+		}
+	}
+	return true
+}
+
+// LabelText is the labels as the search box sees them: "k=v k2=v2", by
+// key, so "env=prod" finds the label env=prod as a phrase.
+func LabelText(labels map[string]string) string {
+	keys := slices.Sorted(maps.Keys(labels))
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(labels[k])
+	}
+	return b.String()
+}
