@@ -107,14 +107,20 @@ func Route(template string) string {
 	return template
 }
 
+// StatusClientClosedRequest is nginx's 499, "client closed request": the
+// status a request is counted with when its client went away before the
+// answer was sent (a closed tab, an aborted search). It is never sent; it
+// keeps those requests apart from the 5xx of real faults.
+const StatusClientClosedRequest = 499
+
 // Code is the status's label: the code itself when net/http names it (a
-// fixed set of about sixty, plus 286, htmx's "stop polling"), otherwise
-// its class ("4xx"), or "other" outside 100..599.
+// fixed set of about sixty, plus 286, htmx's "stop polling", and 499, a
+// client gone), otherwise its class ("4xx"), or "other" outside 100..599.
 func Code(status int) string {
 	switch {
 	case status < 100 || status > 599:
 		return "other"
-	case http.StatusText(status) != "" || status == 286:
+	case http.StatusText(status) != "" || status == 286 || status == StatusClientClosedRequest:
 		return strconv.Itoa(status)
 	}
 	return strconv.Itoa(status/100) + "xx"

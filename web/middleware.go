@@ -94,7 +94,10 @@ func observe(log *slog.Logger, m *metrics.HTTP) echo.MiddlewareFunc {
 			start := time.Now()
 			later := handlers.Deferred(c)
 			err := next(c)
-			if err != nil {
+			// A client that went away gets no answer (there is nobody to
+			// read it) and is no error of ours: counted apart as 499.
+			gone := clientGone(c.Request(), err)
+			if err != nil && !gone {
 				c.Error(err)
 			}
 			elapsed := time.Since(start)
@@ -111,13 +114,17 @@ func observe(log *slog.Logger, m *metrics.HTTP) echo.MiddlewareFunc {
 			// metrics' label sets grow without bound (m normalises the
 			// method and the code the same way).
 			route := metrics.Route(c.Path())
-			m.Observe(req.Method, route, res.Status, elapsed)
+			status := res.Status
+			if gone {
+				status = statusClientGone
+			}
+			m.Observe(req.Method, route, status, elapsed)
 
 			attrs := []slog.Attr{
 				slog.String("method", req.Method),
 				slog.String("path", req.URL.Path),
 				slog.String("route", route),
-				slog.Int("status", res.Status),
+				slog.Int("status", status),
 				slog.Int64("bytes", res.Size),
 				slog.Duration("duration", elapsed),
 				slog.String("ip", c.RealIP()),
@@ -127,6 +134,9 @@ func observe(log *slog.Logger, m *metrics.HTTP) echo.MiddlewareFunc {
 			}
 			level := slog.LevelInfo
 			switch {
+			case gone:
+				// Every closed tab and aborted search does this: routine.
+				level = slog.LevelDebug
 			case res.Status == http.StatusRequestTimeout:
 				// A client too slow to send its request: its network, not
 				// a fault of ours nor (usually) an attack worth a warning.
