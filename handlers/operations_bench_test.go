@@ -1,13 +1,10 @@
 package handlers_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
-	"github.com/imagedash/imagedash/loadtest"
 	"github.com/imagedash/imagedash/store"
 )
 
@@ -30,29 +27,8 @@ func BenchmarkBadge(b *testing.B) {
 	if cookie == nil {
 		b.Fatal("not signed in")
 	}
-	cfg := loadtest.Config{Concurrency: 8, Duration: 5 * time.Second, Warmup: time.Second}
 	for b.Loop() {
-		mix := loadtest.Single(loadtest.Target{
-			Name: "badge", URL: srv.URL + badgeURL(o.ID),
-			Header: http.Header{"Hx-Request": {"true"}, "Cookie": {cookie.String()}},
-		})
-		rep, err := loadtest.Compare(context.Background(), cfg, mix)
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, _ := rep.Stats("badge")
-		ratio, _ := rep.Ratio("badge")
-		if st.Errors > 0 {
-			b.Fatalf("%d errors (statuses %v): %s", st.Errors, st.Statuses, st.FirstError)
-		}
-		if st.Statuses[http.StatusOK] == 0 {
-			b.Fatalf("no 200 answers: %v", st.Statuses)
-		}
-		b.ReportMetric(float64(st.P50.Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(st.P99.Microseconds())/1000, "p99-ms")
-		b.ReportMetric(st.RPS, "req/s")
-		b.ReportMetric(ratio*100, "%-of-echo")
-		b.Log("\n" + rep.Markdown())
+		attackPage(b, srv.URL+badgeURL(o.ID), http.Header{"Hx-Request": {"true"}, "Cookie": {cookie.String()}})
 	}
 }
 
@@ -70,25 +46,8 @@ func BenchmarkInFlightPage(b *testing.B) {
 	srv := httptest.NewServer(e.srv)
 	defer srv.Close()
 	cookie := e.browser.SessionCookie()
-	cfg := loadtest.Config{Concurrency: 8, Duration: 5 * time.Second, Warmup: time.Second}
 	for b.Loop() {
-		mix := loadtest.Single(loadtest.Target{
-			Name: "in-flight", URL: srv.URL + "/operations?part=inflight",
-			Header: http.Header{"Hx-Request": {"true"}, "Cookie": {cookie.String()}},
-		})
-		rep, err := loadtest.Compare(context.Background(), cfg, mix)
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, _ := rep.Stats("in-flight")
-		ratio, _ := rep.Ratio("in-flight")
-		if st.Errors > 0 || st.Statuses[http.StatusOK] == 0 {
-			b.Fatalf("%d errors (statuses %v): %s", st.Errors, st.Statuses, st.FirstError)
-		}
-		b.ReportMetric(float64(st.P50.Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(st.P99.Microseconds())/1000, "p99-ms")
-		b.ReportMetric(st.RPS, "req/s")
-		b.ReportMetric(ratio*100, "%-of-echo")
+		attackPage(b, srv.URL+"/operations?part=inflight", http.Header{"Hx-Request": {"true"}, "Cookie": {cookie.String()}})
 	}
 }
 

@@ -27,7 +27,7 @@ import (
 // (go_goroutines, go_memstats_*, and go_gc_heap_live_bytes, the heap the
 // last GC found live, which is what shows a leak: heap in use swings with
 // the GC cycle) and the process's (process_resident_memory_bytes, CPU, open
-// files). The soak test (cmd/loadtest soak) reads these names.
+// files). The soak (go run ./cmd/loadtest soak) reads these names.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(

@@ -4,132 +4,127 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"strings"
-	"sync"
+	"net/http"
 	"time"
 
-	"github.com/imagedash/imagedash/loadtest"
+	"github.com/labstack/echo/v4"
 )
 
-// bareEchoCommand is the subcommand serving the baseline alone.
-const bareEchoCommand = "bare-echo"
+const bareEchoUsage = `Usage: loadtest bare-echo [-addr 127.0.0.1:0] [-size N | -like URL]
 
-// listening starts the line bare-echo prints once bound, as imagedash does.
-const listening = "listening on "
+Serves the ceiling the dashboard's pages are compared with: Echo (the
+version the app builds with) with no middleware and one route, GET /,
+answering a static text/html body of -size bytes, or of the size of the
+page at -like (fetched once, with -header and, with -user, signed in at
+-base). What net/http and Echo cost on this machine for a body of the same
+size as the page, with nothing of ours. Run it as a process of its own, as
+the app is, and measure both with wrk in the same run (BENCHMARKS.md).
+Prints "listening on URL" once bound; serves until interrupted.
 
-// serveBareEcho is `loadtest bare-echo [-addr] [-exit-on-eof]`: serve
-// loadtest.BareEchoHandler on a loopback address until interrupted (or, with
-// -exit-on-eof, until stdin closes, so that a child of a killed loadtest does
-// not outlive it).
-func serveBareEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("loadtest "+bareEchoCommand, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+Example (the ceiling of the 50-row list partial):
+  go run ./cmd/loadtest bare-echo -addr 127.0.0.1:18099 -user amir -password imagedash-demo \
+      -header 'HX-Request: true' -like 'http://127.0.0.1:8080/?status=READY&limit=50'
+
+Flags:
+`
+
+// bareEcho is the ceiling's handler: a static body of size bytes.
+func bareEcho(size int) http.Handler {
+	body := bytes.Repeat([]byte("x"), size)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/", func(c echo.Context) error {
+		return c.HTMLBlob(http.StatusOK, body)
+	})
+	return e
+}
+
+// runBareEcho is loadtest bare-echo.
+func runBareEcho(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(args[0], bareEchoUsage, stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to serve on (port 0 picks a free port)")
-	exitOnEOF := fs.Bool("exit-on-eof", false, "exit when stdin closes (how loadtest ties the child to itself)")
-	if err := fs.Parse(args[1:]); err != nil {
+	size := fs.Int("size", 100<<10, "the body's size in bytes")
+	like := fs.String("like", "", "serve a body of the size of this page (overrides -size)")
+	var hdr headerList
+	fs.Var(&hdr, "header", "a `'Name: value'` header sent to -like (repeatable)")
+	var who account
+	who.bind(fs, "")
+	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected arguments %q", bareEchoCommand, fs.Args())
 	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
 		return fmt.Errorf("-addr %q: %w", *addr, err)
 	}
-	if err := loadtest.CheckLoopback("http://" + net.JoinHostPort(host, "80")); err != nil {
+	if err := checkLoopback("http://" + net.JoinHostPort(host, "80")); err != nil {
 		return fmt.Errorf("-addr %q: %w", *addr, err)
+	}
+	if *like != "" {
+		if *size, err = sizeOf(ctx, *like, hdr.h, who, getenv); err != nil {
+			return err
+		}
+	}
+	if *size < 0 || *size > 64<<20 {
+		return fmt.Errorf("-size %d: want 0..64 MiB", *size)
 	}
 	lis, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if *exitOnEOF {
-		go func() {
-			_, _ = io.Copy(io.Discard, os.Stdin)
-			cancel()
-		}()
-	}
-	fmt.Fprintf(stdout, "%shttp://%s/\n", listening, lis.Addr())
-	return loadtest.ServeBareEcho(ctx, lis)
-}
-
-// startBareEcho runs this program as `bare-echo` in a child process and
-// returns its URL and a function that stops it.
-func startBareEcho(ctx context.Context, stderr io.Writer) (url string, stop func() error, err error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", nil, fmt.Errorf("baseline: %w", err)
-	}
-	cmd := exec.Command(exe, bareEchoCommand, "-addr", "127.0.0.1:0", "-exit-on-eof")
-	cmd.Stderr = stderr
-	cmd.WaitDelay = 5 * time.Second
-	first := &firstLine{line: make(chan string, 1)}
-	cmd.Stdout = first
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return "", nil, fmt.Errorf("baseline: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("baseline: start %s: %w", bareEchoCommand, err)
-	}
-	stop = func() error {
-		stdin.Close() // the child exits at EOF
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				return fmt.Errorf("baseline: %s: %w", bareEchoCommand, err)
-			}
-			return nil
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			return errors.Join(fmt.Errorf("baseline: %s did not stop in 10 s; killed", bareEchoCommand), <-done)
-		}
-	}
-
+	srv := &http.Server{Handler: bareEcho(*size), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	fmt.Fprintf(stdout, "listening on http://%s/ (a static body of %d bytes)\n", lis.Addr(), *size)
 	select {
-	case s := <-first.line:
-		if url, ok := strings.CutPrefix(strings.TrimSpace(s), listening); ok {
-			return url, stop, nil
-		}
-		err = fmt.Errorf("baseline: %s printed %q, want %q", bareEchoCommand, s, listening+"URL")
-	case <-time.After(10 * time.Second):
-		err = fmt.Errorf("baseline: %s did not start in 10 s", bareEchoCommand)
+	case err := <-served:
+		return fmt.Errorf("bare Echo: %w", err)
 	case <-ctx.Done():
-		err = ctx.Err()
 	}
-	_ = cmd.Process.Kill()
-	_ = stop() // reaps the child; its "killed" is no news
-	return "", nil, err
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil {
+		return errors.Join(fmt.Errorf("bare Echo: shut down: %w", err), srv.Close())
+	}
+	return nil
 }
 
-// firstLine is the child's stdout: it hands over the first line and drops
-// the rest.
-type firstLine struct {
-	mu   sync.Mutex
-	buf  []byte
-	done bool
-	line chan string // buffered, 1
-}
-
-func (w *firstLine) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.buf = append(w.buf, p...)
-		if i := bytes.IndexByte(w.buf, '\n'); i >= 0 {
-			w.line <- string(w.buf[:i])
-			w.done, w.buf = true, nil
+// sizeOf is the length of the page at target's body.
+func sizeOf(ctx context.Context, target string, hdr map[string][]string, who account, getenv func(string) string) (int, error) {
+	if err := checkLoopback(target); err != nil {
+		return 0, err
+	}
+	if err := who.check(getenv, false); err != nil {
+		return 0, err
+	}
+	h := http.Header(hdr).Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if who.user != "" {
+		s, err := signIn(ctx, who.base, who.user, who.password)
+		if err != nil {
+			return 0, err
 		}
+		h = s.header(h)
 	}
-	return len(p), nil
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header = h
+	client := &http.Client{Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("-like: %w", err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("-like %s: %s, want 200 (sign in with -user?)", target, resp.Status)
+	}
+	return int(n), err
 }

@@ -1,230 +1,273 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/imagedash/imagedash/loadtest"
+	"github.com/imagedash/imagedash/cloud/cloudtest"
+	"github.com/imagedash/imagedash/cloud/sim"
+	"github.com/imagedash/imagedash/handlers"
+	"github.com/imagedash/imagedash/metrics"
+	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
+	"github.com/imagedash/imagedash/syncer"
+	"github.com/imagedash/imagedash/tracker"
+	"github.com/imagedash/imagedash/web"
+	"github.com/imagedash/imagedash/web/webtest"
 )
 
-// TestMain lets the test binary play `loadtest bare-echo`, which run starts
-// as a child process from os.Executable() — here, this binary.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == bareEchoCommand {
-		main()
-		return
+// newApp is the whole dashboard in this process behind httptest: the
+// emulator over loopback gRPC, a synced cache, the tracker, the real
+// router, and a copier ("amir", of the team owning team-alpha; the golden
+// folder shared) as the scenarios sign in. The emulator's clock never
+// moves, so every copy stays in flight: badges and the monitor have
+// operations to show.
+func newApp(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	clk := sim.NewFakeClock(time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC))
+	s, c := cloudtest.Start(t, sim.Options{Clock: clk, Images: 40, TimeScale: 1})
+	st, err := store.Open(ctx, storetest.Path(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	os.Exit(m.Run())
+	t.Cleanup(func() { st.Close() })
+	sy := syncer.New(c, st, syncer.Config{Now: clk.Now})
+	if p := sy.SyncAll(ctx); p.Err != nil || p.Failures > 0 {
+		t.Fatalf("sync: %+v", p)
+	}
+	sessions, dir := webtest.People(t, st, nil)
+	h := handlers.New(handlers.Config{
+		Store: st, Syncer: sy, Cloud: c, CloudTimeout: 3 * time.Second,
+		Tracker: tracker.New(c, st, tracker.Config{Now: clk.Now}), Ops: handlers.NewOpsCache(st), Now: clk.Now,
+		People: st, Sessions: sessions, Hasher: webtest.Hasher(),
+	})
+	e, err := web.New(web.Config{}, web.Deps{Handlers: h, Sessions: sessions, Directory: dir, Metrics: metrics.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	team, err := st.CreateTeam(ctx, "alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range s.Folders() {
+		switch f.GetName() {
+		case "team-alpha":
+			err = st.AssignFolder(ctx, team.ID, f.GetId())
+		case "golden-images":
+			err = st.SetFolderShared(ctx, f.GetId(), true)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	amir := webtest.AddUser(t, st, "amir", false)
+	if err := st.AddMember(ctx, team.ID, amir.ID, store.RoleCopier); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
-func TestParseMix(t *testing.T) {
+// TestScenarios runs each scenario for a moment against the app and
+// checks that every request succeeded (run fails on any error) and that
+// vegeta's report was printed. No figure is checked: a shared machine
+// makes none of them stable.
+func TestScenarios(t *testing.T) {
+	base := newApp(t)
+	account := []string{"-base", base, "-user", "amir", "-password", webtest.Password}
+	every := "list=1,search=1,detail=1,badge=1,monitor=1,counts=1,copy=1"
 	tests := []struct {
-		give string
-		want []loadtest.WeightedTarget
+		name string
+		args []string
+		want []string
 	}{
 		{
-			give: "list=3:http://127.0.0.1:8080/,search=1:http://127.0.0.1:8080/?q=x",
-			want: []loadtest.WeightedTarget{
-				{Target: loadtest.Target{Name: "list", URL: "http://127.0.0.1:8080/"}, Weight: 3},
-				{Target: loadtest.Target{Name: "search", URL: "http://127.0.0.1:8080/?q=x"}, Weight: 1},
-			},
+			name: "pages",
+			args: append([]string{"pages", "-rate", "20", "-duration", "250ms", "-header", "HX-Request: true",
+				"-url", base + "/?status=READY", "-url", base + "/healthz"}, account...),
+			want: []string{"## " + base + "/?status=READY at 20 req/s", "## " + base + "/healthz", "Latencies", "200:5"},
 		},
 		{
-			give: "a=http://127.0.0.1/?x=1,2,b=2:https://localhost/?y=a,b",
-			want: []loadtest.WeightedTarget{
-				{Target: loadtest.Target{Name: "a", URL: "http://127.0.0.1/?x=1,2"}, Weight: 1},
-				{Target: loadtest.Target{Name: "b", URL: "https://localhost/?y=a,b"}, Weight: 2},
-			},
+			name: "mix",
+			args: append([]string{"mix", "-rate", "40", "-duration", "500ms", "-users", "3", "-weights", every}, account...),
+			want: []string{"## mix: 40 req/s for 500ms over 3 sessions", "### list", "### total", "Latencies"},
+		},
+		{
+			name: "soak against a running app",
+			args: append([]string{"soak", "-rate", "40", "-duration", "500ms", "-users", "2", "-weights", every,
+				"-inflight", "3", "-fill-rate", "10", "-sample", "1h", "-list-p99", "1h"}, account...),
+			want: []string{"# Soak: 40 req/s", "## fill: 10 copies a second", "## mix: 40 req/s", "| ops in flight |"},
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.give, func(t *testing.T) {
-			got, err := parseMix(tt.give)
-			if err != nil {
-				t.Fatalf("parseMix: %v", err)
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), append([]string{"loadtest"}, tt.args...), noEnv, &out, &errOut); err != nil {
+				t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
 			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("parseMix = %+v, want %+v", got, tt.want)
-			}
-			for i := range got {
-				if got[i].Name != tt.want[i].Name || got[i].URL != tt.want[i].URL || got[i].Weight != tt.want[i].Weight {
-					t.Errorf("item %d = %+v, want %+v", i, got[i], tt.want[i])
+			for _, want := range tt.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("report lacks %q:\n%s", want, out.String())
 				}
 			}
 		})
 	}
-	for _, give := range []string{"", "list", "list=3:", "list=0:http://127.0.0.1/", "=1:http://127.0.0.1/", "x=1:ftp://127.0.0.1/"} {
-		if got, err := parseMix(give); err == nil {
-			t.Errorf("parseMix(%q) = %+v, want an error", give, got)
-		}
+}
+
+func noEnv(string) string { return "" }
+
+// TestMixCopies: with copies only, every request is a copy (a 303 to its
+// result page) or the result page it leads to, and copies start
+// operations the monitor then lists.
+func TestMixCopies(t *testing.T) {
+	base := newApp(t)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"loadtest", "mix", "-base", base, "-user", "amir", "-password", webtest.Password,
+		"-rate", "20", "-duration", "300ms", "-users", "1", "-weights", "copy=1"}, noEnv, &out, &errOut)
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "copy=1)") || !strings.Contains(out.String(), "303:") {
+		t.Errorf("want copies answered 303:\n%s", out.String())
+	}
+	m := &mixer{base: base, cat: &catalog{}}
+	s, err := signIn(context.Background(), base, "amir", webtest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.sessions = []session{s}
+	page := getPage(t, base+"/operations?part=inflight", s.header(htmx))
+	if len(runningOp.FindAll(page, -1)) == 0 {
+		t.Errorf("no operation in flight after the copies:\n%.2000s", page)
 	}
 }
 
-func TestParseHeader(t *testing.T) {
+func getPage(t *testing.T, url string, h http.Header) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return b
+}
+
+// TestBareEcho: the ceiling serves a static body of the size asked, or of
+// the size of the page given (the list partial, signed in).
+func TestBareEcho(t *testing.T) {
+	base := newApp(t)
+	s, err := signIn(context.Background(), base, "amir", webtest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := len(getPage(t, base+"/?status=READY", s.header(htmx)))
 	tests := []struct {
-		give      string
-		wantName  string
-		wantValue string
+		name string
+		args []string
+		want int
 	}{
-		{give: "HX-Request: true", wantName: "Hx-Request", wantValue: "true"},
-		{give: "accept-encoding:gzip", wantName: "Accept-Encoding", wantValue: "gzip"},
-		{give: "X-Empty:", wantName: "X-Empty", wantValue: ""},
+		{name: "size", args: []string{"-size", "12345"}, want: 12345},
+		{name: "like the list partial", want: partial, args: []string{"-base", base, "-user", "amir", "-password", webtest.Password,
+			"-header", "HX-Request: true", "-like", base + "/?status=READY"}},
 	}
 	for _, tt := range tests {
-		name, value, err := parseHeader(tt.give)
-		if err != nil || name != tt.wantName || value != tt.wantValue {
-			t.Errorf("parseHeader(%q) = %q, %q, %v; want %q, %q", tt.give, name, value, err, tt.wantName, tt.wantValue)
-		}
-	}
-	for _, give := range []string{"no colon", ": value", "Bad Name: x"} {
-		if _, _, err := parseHeader(give); err == nil {
-			t.Errorf("parseHeader(%q) gave no error", give)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, append([]string{"loadtest", "bare-echo", "-addr", "127.0.0.1:0"}, tt.args...), noEnv, pw, io.Discard)
+				pw.Close()
+			}()
+			line, err := bufio.NewReader(pr).ReadString('\n')
+			if err != nil {
+				cancel()
+				t.Fatalf("no listening line: %v (run: %v)", err, <-done)
+			}
+			go io.Copy(io.Discard, pr)
+			url, _, _ := strings.Cut(strings.TrimPrefix(line, listening), " ")
+			body := getPage(t, url, nil)
+			if len(body) != tt.want {
+				t.Errorf("body of %d bytes, want %d", len(body), tt.want)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("bare-echo: %v", err)
+			}
+		})
 	}
 }
 
-func TestRunRefuses(t *testing.T) {
+// TestSignIn: the printed header is a session wrk can use.
+func TestSignIn(t *testing.T) {
+	base := newApp(t)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"loadtest", "signin", "-base", base, "-user", "amir", "-password", webtest.Password}, noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	cookie, ok := strings.CutPrefix(strings.TrimSpace(out.String()), "Cookie: ")
+	if !ok || !strings.Contains(cookie, handlers.SessionName+"=") {
+		t.Fatalf("printed %q, want a Cookie header with the session", out.String())
+	}
+	getPage(t, base+"/", http.Header{"Cookie": {cookie}}) // 200, not the sign-in form
+	err := run(context.Background(), []string{"loadtest", "signin", "-base", base, "-user", "amir", "-password", "wrong"}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "wrong password?") {
+		t.Errorf("a wrong password: %v, want the sign-in refused", err)
+	}
+}
+
+// TestRefuses: what is refused before any request is sent.
+func TestRefuses(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{name: "nothing", args: nil, want: "nothing to measure"},
-		{name: "over 30 minutes", args: []string{"-url", "http://127.0.0.1:1/", "-d", "15m", "-warmup", "1m"}, want: "at most 30m0s"},
-		{name: "zero duration", args: []string{"-url", "http://127.0.0.1:1/", "-d", "0"}, want: "must be positive"},
-		{name: "remote", args: []string{"-url", "http://192.0.2.1/"}, want: "not a loopback"},
-		{name: "remote in a mix", args: []string{"-mix", "a=1:http://127.0.0.1:1/,b=1:http://example.com/"}, want: "not a loopback"},
-		{name: "bad header", args: []string{"-url", "http://127.0.0.1:1/", "-header", "nope"}, want: "Name: value"},
-		{name: "stray argument", args: []string{"http://127.0.0.1:1/"}, want: "unexpected arguments"},
-		{name: "bare-echo off loopback", args: []string{bareEchoCommand, "-addr", "0.0.0.0:0"}, want: "not a loopback"},
+		{name: "no command", args: nil, want: "give a command"},
+		{name: "unknown command", args: []string{"flood"}, want: "unknown command"},
+		{name: "pages without url", args: []string{"pages"}, want: "nothing to measure"},
+		{name: "pages off loopback", args: []string{"pages", "-url", "http://192.0.2.1/"}, want: "not a loopback"},
+		{name: "localhost lookalike", args: []string{"pages", "-url", "http://localhost.example.com/"}, want: "not a loopback"},
+		{name: "zero rate", args: []string{"pages", "-url", "http://127.0.0.1:1/", "-rate", "0"}, want: "positive rate"},
+		{name: "too long", args: []string{"pages", "-url", "http://127.0.0.1:1/", "-duration", "31m"}, want: "duration in"},
+		{name: "bad header", args: []string{"pages", "-url", "http://127.0.0.1:1/", "-header", "nope"}, want: "Name: value"},
+		{name: "mix off loopback", args: []string{"mix", "-base", "http://example.com", "-password", "x"}, want: "not a loopback"},
+		{name: "mix without password", args: []string{"mix", "-base", "http://127.0.0.1:1"}, want: "-password"},
+		{name: "mix bad weights", args: []string{"mix", "-base", "http://127.0.0.1:1", "-password", "x", "-weights", "list=x"}, want: "want action=N"},
+		{name: "mix zero weights", args: []string{"mix", "-base", "http://127.0.0.1:1", "-password", "x", "-weights", "list=0"}, want: "every weight is 0"},
+		{name: "mix copy name", args: []string{"mix", "-base", "http://127.0.0.1:1", "-password", "x", "-copy-name", "same"}, want: "lacks {n}"},
+		{name: "soak off loopback", args: []string{"soak", "-base", "http://192.0.2.1:8080"}, want: "not a loopback"},
+		{name: "bare-echo off loopback", args: []string{"bare-echo", "-addr", "0.0.0.0:0"}, want: "not a loopback"},
+		{name: "stray argument", args: []string{"mix", "http://127.0.0.1:1/"}, want: "unexpected arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			began := time.Now()
-			err := run(context.Background(), append([]string{"loadtest"}, tt.args...), &out, io.Discard)
+			err := run(context.Background(), append([]string{"loadtest"}, tt.args...), noEnv, &out, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("run error = %v, want one saying %q", err, tt.want)
-			}
-			if took := time.Since(began); took > 2*time.Second {
-				t.Errorf("took %v to refuse", took)
 			}
 			if out.Len() > 0 {
 				t.Errorf("printed %q, want nothing", out.String())
 			}
 		})
-	}
-}
-
-func TestRunUnreachable(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + lis.Addr().String() + "/"
-	lis.Close()
-	err = run(context.Background(), []string{"loadtest", "-url", url, "-d", "10s"}, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "is the server running") {
-		t.Errorf("run error = %v, want the preflight to say the server is not running", err)
-	}
-}
-
-func TestRunPrintsReport(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/fail":
-			http.Error(w, "boom", http.StatusInternalServerError)
-		case r.Header.Get("HX-Request") != "true":
-			http.Error(w, "want HX-Request", http.StatusBadRequest)
-		default:
-			io.WriteString(w, "ok")
-		}
-	}))
-	defer srv.Close()
-	md := filepath.Join(t.TempDir(), "out.md")
-	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"loadtest",
-		"-url", srv.URL + "/a?x=1",
-		"-mix", "one=2:" + srv.URL + "/b,two=1:" + srv.URL + "/c",
-		"-header", "HX-Request: true",
-		"-c", "2", "-d", "200ms", "-warmup", "50ms", "-md", md,
-	}, &out, &errOut)
-	if err != nil {
-		t.Fatalf("run: %v\nstderr: %s", err, errOut.String())
-	}
-	for _, want := range []string{"| bare Echo (baseline) |", "| /a?x=1 |", "| one (in mix) |", "| two (in mix) |", "**mix: one+two**", "% of bare Echo", "Concurrency 2, 200ms", "in a separate process"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
-		}
-	}
-	written, err := os.ReadFile(md)
-	if err != nil || string(written) != out.String() {
-		t.Errorf("-md file = %q, %v; want the printed report", written, err)
-	}
-
-	t.Run("errors fail the run after printing", func(t *testing.T) {
-		var out bytes.Buffer
-		err := run(context.Background(), []string{"loadtest", "-url", srv.URL + "/fail", "-c", "1", "-d", "100ms", "-warmup", "0", "-baseline=false"}, &out, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), "requests failed") {
-			t.Errorf("run error = %v, want one about failed requests", err)
-		}
-		if !strings.Contains(out.String(), "- /fail: 500 ×") || strings.Contains(out.String(), "bare Echo") {
-			t.Errorf("report without baseline, listing the 500s, expected:\n%s", out.String())
-		}
-	})
-}
-
-func TestRunInterrupted(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer srv.Close()
-	// 3 s: the bare Echo child must start and be measured before the
-	// interruption, and on a busy CI machine 500 ms was once too short.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	began := time.Now()
-	err := run(ctx, []string{"loadtest", "-url", srv.URL + "/", "-d", "1m", "-warmup", "0"}, &out, io.Discard)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("run error = %v, want %v", err, context.DeadlineExceeded)
-	}
-	if took := time.Since(began); took > 15*time.Second {
-		t.Errorf("run took %v after being interrupted at 3 s", took)
-	}
-	if !strings.Contains(out.String(), "bare Echo") {
-		t.Errorf("want the partial report printed, got:\n%s", out.String())
-	}
-}
-
-func TestServeBareEcho(t *testing.T) {
-	url, stop, err := startBareEcho(context.Background(), io.Discard)
-	if err != nil {
-		t.Fatalf("startBareEcho: %v", err)
-	}
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "Hello, World!" {
-		t.Errorf("GET %s = %d %q, want 200 %q", url, resp.StatusCode, body, "Hello, World!")
-	}
-	if err := stop(); err != nil {
-		t.Errorf("stop: %v", err)
-	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	if resp, err := client.Get(url); err == nil {
-		resp.Body.Close()
-		t.Errorf("GET %s after stop answered %s, want a refused connection", url, resp.Status)
 	}
 }
