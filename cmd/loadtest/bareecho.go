@@ -19,7 +19,7 @@ Serves the ceiling the dashboard's pages are compared with: Echo (the
 version the app builds with) with no middleware and one route, GET /,
 answering a static text/html body of -size bytes, or of the size of the
 page at -like (fetched once, with -header and, with -user, signed in at
--base). What net/http and Echo cost on this machine for a body of the same
+-base or else -like's server). What net/http and Echo cost on this machine for a body of the same
 size as the page, with nothing of ours. Run it as a process of its own, as
 the app is, and measure both with wrk in the same run (BENCHMARKS.md).
 Prints "listening on URL" once bound; serves until interrupted.
@@ -63,6 +63,7 @@ func runBareEcho(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("-addr %q: %w", *addr, err)
 	}
 	if *like != "" {
+		who.defaultBase(fs, *like)
 		if *size, err = sizeOf(ctx, *like, hdr.h, who, getenv); err != nil {
 			return err
 		}

@@ -92,8 +92,9 @@ func TestScenarios(t *testing.T) {
 	}{
 		{
 			name: "pages",
-			args: append([]string{"pages", "-rate", "20", "-duration", "250ms", "-header", "HX-Request: true",
-				"-url", base + "/?status=READY", "-url", base + "/healthz"}, account...),
+			// Signed in at the first URL's server (no -base).
+			args: []string{"pages", "-rate", "20", "-duration", "250ms", "-header", "HX-Request: true",
+				"-user", "amir", "-password", webtest.Password, "-url", base + "/?status=READY", "-url", base + "/healthz"},
 			want: []string{"## " + base + "/?status=READY at 20 req/s", "## " + base + "/healthz", "Latencies", "200:5"},
 		},
 		{
@@ -185,7 +186,7 @@ func TestBareEcho(t *testing.T) {
 		want int
 	}{
 		{name: "size", args: []string{"-size", "12345"}, want: 12345},
-		{name: "like the list partial", want: partial, args: []string{"-base", base, "-user", "amir", "-password", webtest.Password,
+		{name: "like the list partial, signed in at its server", want: partial, args: []string{"-user", "amir", "-password", webtest.Password,
 			"-header", "HX-Request: true", "-like", base + "/?status=READY"}},
 	}
 	for _, tt := range tests {

@@ -16,13 +16,14 @@ const pagesUsage = `Usage: loadtest pages -url URL [-url URL…] [flags]
 Sends -rate GET requests a second to each -url alone, in turn, for
 -duration each (vegeta's open model: the rate is kept whatever the answers
 take), with the -header headers, and prints vegeta's report for each.
-With -user, signs in first at -base (through the form) and
+With -user, signs in first (through the form, at -base or else the first
+-url's server) and
 sends the session's cookie. Loopback only. Exits 1 when a request failed;
 a redirect (the sign-in form) is a failure.
 
 Examples:
   loadtest pages -url http://127.0.0.1:8080/healthz -rate 500 -duration 20s
-  loadtest pages -base http://127.0.0.1:8080 -user amir -password imagedash-demo \
+  loadtest pages -user amir -password imagedash-demo \
       -header 'HX-Request: true' -rate 200 -url 'http://127.0.0.1:8080/?status=READY&sort=name'
   loadtest pages -url http://127.0.0.1:18099/ -rate 200   # the bare-echo ceiling at the same rate
 
@@ -57,6 +58,7 @@ func runPages(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
+	who.defaultBase(fs, urls[0])
 	if err := who.check(getenv, false); err != nil {
 		return err
 	}

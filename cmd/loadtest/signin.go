@@ -153,6 +153,16 @@ func (a *account) check(getenv func(string) string, required bool) error {
 	return nil
 }
 
+// defaultBase sets a.base to raw's server (scheme and host) unless -base
+// was given: a page's URL says where to sign in.
+func (a *account) defaultBase(fs *flag.FlagSet, raw string) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "base" })
+	if u, err := url.Parse(raw); err == nil && !given && u.Host != "" {
+		a.base = u.Scheme + "://" + u.Host
+	}
+}
+
 // newFlagSet is a flag set that prints usage then the flags.
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("loadtest "+name, flag.ContinueOnError)
