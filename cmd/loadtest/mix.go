@@ -130,8 +130,10 @@ type mixer struct {
 	n      int        // under cat.mu
 	copies atomic.Int64
 	// results are copy result pages to fetch next (a copy's 303 Location),
-	// as the person's browser does.
-	results []string // under cat.mu
+	// as the person's browser does; noResults leaves them (the soak's fill
+	// sends copies only).
+	results   []string // under cat.mu
+	noResults bool
 }
 
 var htmx = http.Header{"Hx-Request": {"true"}}
@@ -215,7 +217,7 @@ func (m *mixer) classify(res *vegeta.Result) string {
 	case res.Method == http.MethodPost && strings.HasSuffix(p, "/copy"):
 		if loc := res.Headers.Get("Location"); ok && strings.HasPrefix(loc, "/copies/") {
 			m.cat.mu.Lock()
-			if len(m.results) < 100 {
+			if len(m.results) < 100 && !m.noResults {
 				m.results = append(m.results, loc)
 			}
 			m.cat.mu.Unlock()

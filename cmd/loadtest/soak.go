@@ -152,6 +152,7 @@ type sampleRow struct {
 // Phases of a soak, as the samples are marked.
 const (
 	phaseSync     = "first sync"
+	phaseSignIn   = "sign-ins"
 	phaseFill     = "filling ops"
 	phaseMeasured = "measured"
 	phaseAfter    = "after"
@@ -178,6 +179,7 @@ func (s *soak) run(ctx context.Context, start bool) (err error) {
 		s.f.base = s.app.url
 	}
 
+	s.setPhase(phaseSignIn)
 	if s.mixer, err = newMixer(ctx, s.f.mixFlags, s.stderr); err != nil {
 		return err
 	}
@@ -196,10 +198,10 @@ func (s *soak) run(ctx context.Context, start bool) (err error) {
 	if need := s.f.inflight - s.inflight(ctx); need > 0 && len(s.mixer.cat.targets) > 0 {
 		s.setPhase(phaseFill)
 		m := s.mixer
-		// Copies only; their results and operations are learnt into the
-		// same catalog, so the mix polls them.
+		// Copies only, one per tick; the monitor shows the mix their
+		// operations.
 		fill := &mixer{base: m.base, sessions: m.sessions, w: weights{copy: 1}, copyName: m.copyName,
-			tag: m.tag + "f", cat: m.cat, rng: m.rng}
+			tag: m.tag + "f", cat: m.cat, rng: m.rng, noResults: true}
 		d := time.Duration(need) * time.Second / time.Duration(s.f.fillRate)
 		s.logf("filling %d operations in flight: %d copies a second for %s", need, s.f.fillRate, d)
 		rep := newReport(fmt.Sprintf("fill: %d copies a second for %s", s.f.fillRate, d))
