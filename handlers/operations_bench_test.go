@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -41,7 +42,7 @@ func BenchmarkBadge(b *testing.B) {
 func BenchmarkInFlightPage(b *testing.B) {
 	e := newMonitorEnv(b)
 	for i := range 1000 {
-		putOp(b, e.store, opSpec{folder: []string{team, golden}[i%2], name: "flying", state: store.OpRunning})
+		putOp(b, e.store, opSpec{folder: []string{team, golden}[i%2], name: fmt.Sprintf("flying-%d", i), state: store.OpRunning})
 	}
 	srv := httptest.NewServer(e.srv)
 	defer srv.Close()
@@ -56,7 +57,7 @@ func BenchmarkInFlightPage(b *testing.B) {
 func BenchmarkInFlightPageOne(b *testing.B) {
 	e := newMonitorEnv(b)
 	for i := range 1000 {
-		putOp(b, e.store, opSpec{folder: []string{team, golden}[i%2], name: "flying", state: store.OpRunning})
+		putOp(b, e.store, opSpec{folder: []string{team, golden}[i%2], name: fmt.Sprintf("flying-%d", i), state: store.OpRunning})
 	}
 	req := httptest.NewRequest(http.MethodGet, "/operations?part=inflight", nil)
 	req.Header.Set("Hx-Request", "true")
