@@ -2,10 +2,12 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/handlers"
@@ -63,5 +65,45 @@ func TestParkedImagePage(t *testing.T) {
 				t.Errorf("%s GET %s (htmx %v): answer tells %q of a folder they may not see", tt.who, tt.path, tt.hdr != nil, w)
 			}
 		}
+	}
+}
+
+// TestOperationsOfAParkedFolder: what refers to an image of a folder that
+// stopped being synced keeps working: its operation's page and the
+// monitor name it, the audit log shows, and the image's own page says
+// in words where it went.
+func TestOperationsOfAParkedFolder(t *testing.T) {
+	e := newOpsEnv(t)
+	ctx := context.Background()
+	o := e.copyAs("copier-a", e.alpha, "parked-copy")
+	for range 10 {
+		if cur, err := e.store.Operation(ctx, o.ID); err == nil && !cur.State.Open() {
+			break
+		}
+		e.step(time.Minute)
+	}
+	done, err := e.store.Operation(ctx, o.ID)
+	if err != nil || done.State != store.OpDone || done.ImageID == "" {
+		t.Fatalf("copy: %+v, %v; want succeeded with an image", done, err)
+	}
+	// Parked after the outcome was written, by the store's own clock (a
+	// row written after a pass began is the next pass's).
+	if n, err := e.store.ParkFolderImages(ctx, cloud.Compute, e.alpha, store.ParkForbidden, time.Now().Add(time.Hour)); err != nil || n == 0 {
+		t.Fatalf("park: %d, %v", n, err)
+	}
+	for _, c := range []struct{ who, path, want string }{
+		{"copier-a", fmt.Sprintf("/operations/%d", o.ID), "parked-copy"},
+		{"copier-a", "/operations", "parked-copy"},
+		{"admin", "/admin/audit", "Audit"},
+	} {
+		r := e.as(c.who, http.MethodGet, c.path, nil)
+		if r.code != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), c.want) {
+			t.Errorf("%s GET %s = %d, want 200 naming %q", c.who, c.path, r.code, c.want)
+		}
+	}
+	r := e.as("copier-a", http.MethodGet, "/images/compute/"+done.ImageID, nil)
+	if r.code != http.StatusNotFound || !strings.Contains(html.UnescapeString(r.body), "parked-copy is no longer listed") ||
+		!strings.Contains(html.UnescapeString(r.body), "credentials may no longer read it") {
+		t.Errorf("the copy's page = %d %q, want 404 saying its folder is no longer readable", r.code, r.text(`[data-testid="error-page"]`))
 	}
 }
