@@ -115,13 +115,13 @@ func (s *Store) ParkFolderImages(ctx context.Context, svc cloud.Service, folderI
 }
 
 // ImageFolders is the ids of the folders that have cached images of svc,
-// in order: one index seek a folder (images_folder_id), not a scan of the
-// images, so the syncer can ask every pass.
+// in order: one index seek a folder (any index that starts with service,
+// folder_id: images_folder_name is kept for the planner's names), not a
+// scan of the images, so the syncer can ask every pass.
 func (s *Store) ImageFolders(ctx context.Context, svc cloud.Service) ([]string, error) {
 	var ids []string
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `SELECT folder_id FROM images INDEXED BY images_folder_id
-WHERE service = ? AND folder_id > ? ORDER BY folder_id LIMIT 1`)
+		st, err := tx.PrepareContext(ctx, nextImageFolderSQL)
 		if err != nil {
 			return err
 		}
@@ -143,6 +143,11 @@ WHERE service = ? AND folder_id > ? ORDER BY folder_id LIMIT 1`)
 	}
 	return ids, nil
 }
+
+// nextImageFolderSQL is the first folder after ? with cached images of a
+// service: an index seek (TestImageFoldersSeeks).
+const nextImageFolderSQL = `SELECT folder_id FROM images
+WHERE service = ? AND folder_id > ? ORDER BY folder_id LIMIT 1`
 
 // ParkedImage is an image whose folder stopped being synced, as it was
 // then.

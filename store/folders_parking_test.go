@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +201,31 @@ func TestNewFolderPruner(t *testing.T) {
 	p, err := NewFolderPruner(s, FolderPrunerConfig{})
 	if err != nil || p.Retention() != DefaultFolderRetention {
 		t.Errorf("default: %v, %v; want %v", p.Retention(), err, DefaultFolderRetention)
+	}
+}
+
+// TestImageFoldersSeeks: the syncer asks ImageFolders every pass, so it
+// must seek an index, never scan the images.
+func TestImageFoldersSeeks(t *testing.T) {
+	s := fixtureStore(t)
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+nextImageFolderSQL, "compute", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.HasPrefix(plan[0], "SEARCH images USING COVERING INDEX") || !strings.Contains(plan[0], "folder_id>?") {
+		t.Errorf("plan %q, want one covering index search on (service, folder_id)", plan)
+	}
+	if got, err := s.ImageFolders(context.Background(), cloud.Compute); err != nil || !slices.Equal(got, []string{"b1g-a", "b1g-b"}) {
+		t.Errorf("ImageFolders = %v, %v; want [b1g-a b1g-b]", got, err)
 	}
 }
