@@ -17,6 +17,8 @@ import (
 // ImageGetter is what the detail page needs from the store.
 type ImageGetter interface {
 	Image(ctx context.Context, svc cloud.Service, id string) (cloud.Image, error)
+	// ParkedImage answers for an image of a folder no longer synced.
+	ParkedImage(ctx context.Context, svc cloud.Service, id string) (store.ParkedImage, error)
 }
 
 // ImageHistory is what the detail page's lazy sections ask the cloud.
@@ -127,7 +129,7 @@ func (h *Handlers) imagePage(c echo.Context) (views.ImagePage, cloud.Image, erro
 	ctx := c.Request().Context()
 	img, err := h.store.Image(ctx, svc, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return views.ImagePage{}, cloud.Image{}, errNoImage(svc, id)
+		return views.ImagePage{}, cloud.Image{}, h.noImage(ctx, viewer(c).Policy, svc, id)
 	}
 	if err != nil {
 		return views.ImagePage{}, img, err

@@ -352,7 +352,17 @@ func checkImage(img cloud.Image) error {
 // would vanish from the cache, or its READY turn back to CREATING, and a
 // deleted image come back, until the next sync. (A clock stepped back by
 // Δ spares those rows for Δ longer; rows a sync wrote are never spared.)
+//
+// A successful replace also forgets the folder's parked rows
+// (folders_parking.go): a folder that came back is what its listing says.
 func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, folderID string, imgs []cloud.Image, at time.Time) (Changes, error) {
+	return s.replaceFolderImages(ctx, svc, folderID, imgs, at, nil)
+}
+
+// replaceFolderImages is ReplaceFolderImages; with park set, each row it
+// removes is first copied to parked_images (ParkFolderImages), in the same
+// transaction, and the folder's earlier parked rows are kept.
+func (s *Store) replaceFolderImages(ctx context.Context, svc cloud.Service, folderID string, imgs []cloud.Image, at time.Time, park *parking) (Changes, error) {
 	var ch Changes
 	if !svc.Valid() || folderID == "" {
 		return ch, fmt.Errorf("store: replace folder images: %w: service %q, folder %q", ErrInvalid, svc, folderID)
@@ -402,6 +412,11 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 	}()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ch = Changes{}
+		if park == nil {
+			if err := unpark(ctx, tx, svc, folderID); err != nil {
+				return fmt.Errorf("forget parked images: %w", err)
+			}
+		}
 		have, err := folderRows(ctx, tx, svc, folderID)
 		if err != nil {
 			return fmt.Errorf("read folder: %w", err)
@@ -477,6 +492,9 @@ func (s *Store) ReplaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		defer w.Close()
 		for _, c := range changes {
 			if c.row == nil {
+				if err := park.keep(ctx, tx, c.doc); err != nil {
+					return fmt.Errorf("park image %q: %w", c.id, err)
+				}
 				if err := w.remove(c.doc, svc, c.id); err != nil {
 					return fmt.Errorf("delete image %q: %w", c.id, err)
 				}

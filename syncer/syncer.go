@@ -28,6 +28,9 @@ type Cache interface {
 	ReplaceFolderImages(ctx context.Context, svc cloud.Service, folderID string, imgs []cloud.Image, at time.Time) (store.Changes, error)
 	RecordSync(ctx context.Context, svc cloud.Service, folderID string, r store.SyncRecord) error
 	Folders(ctx context.Context) ([]cloud.Folder, error)
+	// The folder lifecycle (parking.go).
+	ImageFolders(ctx context.Context, svc cloud.Service) ([]string, error)
+	ParkFolderImages(ctx context.Context, svc cloud.Service, folderID string, reason store.ParkReason, at time.Time) (int, error)
 }
 
 // Config tunes a Syncer.
@@ -67,6 +70,7 @@ type Pass struct {
 	Folders  int
 	Changes  store.Changes
 	Failures int
+	Parked   int   // images of folders no longer synced, taken out of the lists
 	Err      error // the folder listing failed, so nothing was synced
 }
 
@@ -170,6 +174,7 @@ func (s *Syncer) SyncAll(ctx context.Context) Pass {
 		}
 		return p
 	}
+	p.Parked += s.parkUnwatched(ctx, folders, p.Started)
 	for _, f := range folders {
 		for _, svc := range s.cfg.Services {
 			if ctx.Err() != nil {
@@ -179,6 +184,7 @@ func (s *Syncer) SyncAll(ctx context.Context) Pass {
 			p.Folders++
 			if err != nil {
 				p.Failures++
+				p.Parked += s.parkGone(ctx, svc, f, err, p.Started)
 				continue
 			}
 			p.Changes.Added += ch.Added
@@ -187,7 +193,7 @@ func (s *Syncer) SyncAll(ctx context.Context) Pass {
 		}
 	}
 	s.cfg.Logger.Info("sync: pass done", "folders", len(folders), "added", p.Changes.Added,
-		"updated", p.Changes.Updated, "removed", p.Changes.Removed, "failures", p.Failures,
+		"updated", p.Changes.Updated, "removed", p.Changes.Removed, "failures", p.Failures, "parked", p.Parked,
 		"took", s.cfg.Now().Sub(p.Started).Round(time.Millisecond))
 	return p
 }

@@ -83,6 +83,7 @@ type config struct {
 	debugAddr       string
 	maxInFlight     int
 	auditRetention  time.Duration
+	folderRetention time.Duration
 	adminPassword   string // from the environment only
 }
 
@@ -118,6 +119,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark cookies Secure: set when served over TLS or behind a TLS proxy")
 	fs.IntVar(&c.maxInFlight, "max-inflight-per-user", 200, "operations one person may have in flight at once; a copy, edit or delete past it is refused with 429 (0 = no limit)")
 	fs.DurationVar(&c.auditRetention, "audit-retention", store.DefaultAuditRetention, "delete audit entries older than this, in hours (9600h = 400 days; at least 720h = 30 days)")
+	fs.DurationVar(&c.folderRetention, "folder-retention", store.DefaultFolderRetention, "keep the cached images of a folder no longer synced (out of --folder, gone from the cloud) this long before deleting them, in hours (168h = 7 days); they leave the lists at once")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, apart from the dashboard; keep it on loopback (\"\" = off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "address ranges (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For names the client (\"\" = none: use the peer address)")
 	fs.StringVar(&c.publicURL, "public-url", "", "the address people open the dashboard at, e.g. https://images.example.com; requests for other host names than it, --addr's, localhost and loopback are refused (\"\" = none)")
@@ -151,6 +153,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.auditRetention < store.MinAuditRetention {
 		return c, fmt.Errorf("--audit-retention %s: must be at least %s (30 days)", c.auditRetention, store.MinAuditRetention)
+	}
+	if c.folderRetention < 0 {
+		return c, fmt.Errorf("--folder-retention %s: must not be negative", c.folderRetention)
 	}
 	if c.syncInterval < time.Second {
 		return c, fmt.Errorf("--sync-interval %s: must be at least 1s", c.syncInterval)
@@ -354,6 +359,23 @@ func runTuned(ctx context.Context, args []string, getenv func(string) string, st
 	defer func() {
 		stopPrune()
 		<-pruned
+	}()
+
+	// Images of folders no longer synced, deleted past their retention.
+	folderPruner, err := store.NewFolderPruner(st, store.FolderPrunerConfig{Retention: cfg.folderRetention,
+		Logger: log.With("component", "folders")})
+	if err != nil {
+		return err
+	}
+	folderPruneCtx, stopFolderPrune := context.WithCancel(ctx)
+	folderPruned := make(chan struct{})
+	go func() {
+		defer close(folderPruned)
+		_ = folderPruner.Run(folderPruneCtx) // returns nil when its context ends
+	}()
+	defer func() {
+		stopFolderPrune()
+		<-folderPruned
 	}()
 
 	h := handlers.New(handlers.Config{

@@ -5,46 +5,91 @@
 //
 // The rules are those of SQLite's FTS5 unicode61 tokenizer with
 // remove_diacritics 2, which the dashboard used before the read model, so
-// a search finds what it found then:
-//   - a token is a maximal run of letters, numbers and private-use runes;
-//     every other rune separates tokens;
+// a search finds what it found then, code point for code point
+// (FuzzMatchesFTS5 compares with SQLite itself):
+//   - a token is a maximal run of letters, numbers and private-use runes
+//     by SQLite's own Unicode 6.1 tables, which also count every code
+//     point they do not know (unassigned then); every other rune separates
+//     tokens, except a few combining accents that continue a token and are
+//     dropped from it;
 //   - tokens are compared case-folded, with the diacritics of Latin letters
-//     removed ("Émile" finds "emile").
+//     removed where SQLite's list has an ASCII base ("Émile" finds
+//     "emile"; "ø" stays "ø").
+//
+// The tables are unicode61_tables.go, generated from the SQLite linked in
+// (TestGenerateUnicode61Tables); TestUnicode61TablesSample checks a sample
+// against it on every run.
 package search
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
-// IsTokenRune reports the runes a token is made of.
+// IsTokenRune reports the runes a token is made of: ASCII letters and
+// digits, and the runes above ASCII that SQLite's unicode61 tokenizer
+// keeps in tokens (unicode61_tables.go). Those are its letters, numbers
+// and private-use runes by its own Unicode tables (6.1), so unlike Go's
+// unicode package it also counts every code point those tables do not
+// know: the unassigned ones, and the ones assigned since (new scripts,
+// emoji modifiers, ₺) whatever their category today.
 func IsTokenRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	}
+	return unicode.Is(unicode61Tokens, r)
 }
 
-// foldRune is r as tokens compare it: lower case, and a Latin letter with
-// diacritics becomes its ASCII base letter.
+// isDiacritic reports the combining marks (some of U+0300..U+0331) that
+// continue a token without starting one, and are dropped from it: in
+// SQLite "e\u0301t" is the one token "et".
+func isDiacritic(r rune) bool {
+	return r >= 0x300 && r <= 0x36F && unicode.Is(unicode61Diacritics, r)
+}
+
+// foldRun maps the runes From..To (every Stride-th) to rune+Delta, or all
+// to Const when it is not 0 (-1: dropped).
+type foldRun struct {
+	From, To rune
+	Stride   uint8
+	Delta    rune
+	Const    rune
+}
+
+// foldRune is r as tokens compare it, as SQLite folds it: ASCII to lower
+// case; above ASCII by its table (unicode61_tables.go), which folds case
+// by its Unicode 6.1 data (simple case folding: "ſ" is "s", "ς" is "σ";
+// above U+FFFF only Deseret), and with remove_diacritics 2 turns a Latin
+// letter with diacritics into its ASCII base letter where its own list
+// says so ("é" is "e", "ø" is "o", but "ǡ" stays). -1 drops r.
 func foldRune(r rune) rune {
-	r = unicode.ToLower(r)
 	if r < utf8.RuneSelf {
-		return r
-	}
-	d := norm.NFD.String(string(r))
-	base, n := utf8.DecodeRuneInString(d)
-	if base >= utf8.RuneSelf || n == len(d) {
-		return r
-	}
-	for _, m := range d[n:] {
-		if !unicode.Is(unicode.Mn, m) {
-			return r
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
 		}
+		return r
 	}
-	return unicode.ToLower(base)
+	i, ok := slices.BinarySearchFunc(unicode61Folds, r, func(f foldRun, r rune) int { return cmp.Compare(f.From, r) })
+	if !ok {
+		i--
+	}
+	if i < 0 {
+		return r
+	}
+	f := unicode61Folds[i]
+	switch {
+	case r > f.To:
+		return r
+	case f.Const != 0:
+		return f.Const
+	case (r-f.From)%rune(f.Stride) == 0:
+		return r + f.Delta
+	}
+	return r
 }
 
 // Fold is a token's folded form.
@@ -71,6 +116,9 @@ func Tokens(dst []string, s string) []string {
 				start = i
 			}
 			continue
+		}
+		if start >= 0 && isDiacritic(r) {
+			continue // in the token, dropped by Fold
 		}
 		if start >= 0 {
 			dst = append(dst, Fold(s[start:i]))
