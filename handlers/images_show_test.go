@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +15,6 @@ import (
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
-	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/views"
@@ -154,15 +154,17 @@ func newCloudEnvWatching(t *testing.T, images int, tcfg tracker.Config, folders 
 	t.Helper()
 	ctx := context.Background()
 	s, c := cloudtest.Start(t, sim.Options{Images: images})
-	st, err := store.Open(ctx, storetest.Path(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	// The store as a first sync from the emulator left it: the emulator's
+	// data is made from a fixed seed, so one sync per process serves every
+	// test (fixture_test.go).
+	st := openFixture(t, fmt.Sprintf("cloud %d", images), func(st *store.Store) error {
+		_, c := cloudtest.Start(t, sim.Options{Images: images})
+		if p := syncer.New(c, st, syncer.Config{}).SyncAll(ctx); p.Err != nil || p.Failures > 0 {
+			return fmt.Errorf("sync: %+v", p)
+		}
+		return nil
+	})
 	sy := syncer.New(c, st, syncer.Config{})
-	if p := sy.SyncAll(ctx); p.Err != nil || p.Failures > 0 {
-		t.Fatalf("sync: %+v", p)
-	}
 	e := &env{t: t, store: st, syncer: sy}
 	tr := tracker.New(c, st, tcfg)
 	var watched []string
