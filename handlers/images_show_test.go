@@ -31,6 +31,7 @@ func fields(r response) map[string]string {
 }
 
 func TestShowImage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 10, desktop: 4, baremetal: 4})
 	tests := []struct {
 		svc  cloud.Service
@@ -100,6 +101,7 @@ func TestShowImage(t *testing.T) {
 }
 
 func TestShowImageNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 3})
 	tests := []struct {
 		target string
@@ -192,6 +194,7 @@ func (e *cloudEnv) first(svc cloud.Service, keep func(cloud.Image) bool) cloud.I
 }
 
 func TestImageSectionsFromTheCloud(t *testing.T) {
+	t.Parallel()
 	e := newCloudEnv(t, 40)
 	ctx := context.Background()
 	img := e.first(cloud.Compute, func(i cloud.Image) bool { return i.Family != "" && i.Status == "READY" })
