@@ -94,13 +94,16 @@ func (l *folderLinks) link(id string) (name, href string) {
 	return name, f.URL()
 }
 
-// cell is the Folder cell of a row in folder id: folderCell, rendered once
-// per folder and page.
+// cell is the Folder cell of a row in folder id: folderCell, made once per
+// folder and page.
 func (l *folderLinks) cell(id string) []byte {
 	if c, ok := l.cells[id]; ok {
 		return c
 	}
-	c := markup(folderCell(l.link(id)))
+	c := noFolder
+	if name, href := l.link(id); href != "" {
+		c = folderMarkup.append(nil, name, href)
+	}
 	if l.cells == nil {
 		l.cells = make(map[string][]byte, 4)
 	}
@@ -308,6 +311,8 @@ var (
 	copyIDMarkup = newFragment(func(v []string) templ.Component { return CopyID(v[0]) }, 1)
 	timeMarkup   = newFragment(func(v []string) templ.Component { return timeView(v[0], v[1], v[2]) }, 3)
 	noTime       = markup(timeView("", "", ""))
+	folderMarkup = newFragment(func(v []string) templ.Component { return folderCell(v[0], v[1]) }, 2)
+	noFolder     = markup(folderCell("", ""))
 )
 
 // markup is c's markup. The components it renders write to memory and

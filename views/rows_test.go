@@ -124,6 +124,11 @@ func TestFragmentsEqualTempl(t *testing.T) {
 				}
 			}
 		}
+		for _, href := range []string{"", "/?folder=" + a, a} {
+			if got, want := string((&folderLinks{names: map[string]string{"f": a}, list: ImageFilter{Text: href}}).cell("f")), string(markup(folderCell((&folderLinks{names: map[string]string{"f": a}, list: ImageFilter{Text: href}}).link("f")))); got != want {
+				t.Errorf("folderCell(%q, %q):\n fragment %q\n templ    %q", a, href, got, want)
+			}
+		}
 		if got, want := string(appendBadge(nil, a)), string(markup(Badge(a))); got != want {
 			t.Errorf("Badge(%q):\n writer %q\n templ  %q", a, got, want)
 		}
