@@ -92,13 +92,15 @@ func (h *Hasher) Check(ctx context.Context, encoded, password string) error {
 	return CheckPassword(encoded, password)
 }
 
-// CheckNoUser is CheckNoUser in a slot (ErrBusy when none came free).
+// CheckNoUser is CheckNoUser in a slot (ErrBusy when none came free), at
+// the cost of the hasher's own parameters: those of the hashes it makes,
+// so of the accounts whose check it stands in for.
 func (h *Hasher) CheckNoUser(ctx context.Context, password string) error {
 	release, err := h.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	CheckNoUser(password)
+	checkNoUser(password, h.params)
 	return nil
 }

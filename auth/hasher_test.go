@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,4 +72,43 @@ func TestHasherBusy(t *testing.T) {
 	if err := h.Check(context.Background(), hash, "other"); !errors.Is(err, ErrMismatch) {
 		t.Errorf("Check wrong = %v, want ErrMismatch", err)
 	}
+}
+
+// TestCheckNoUserCostsWhatACheckCosts: a login for no account costs what
+// checking an account the hasher hashed costs, with the hasher's own
+// parameters (argon2's cost is its memory, counted here in bytes
+// allocated): not the default ones whatever the hasher was given, which
+// made a test hasher's unknown-user logins 1 000 times dearer than its
+// checks, and would make a deployment with stronger costs answer an
+// unknown name faster than a known one.
+func TestCheckNoUserCostsWhatACheckCosts(t *testing.T) {
+	ctx := context.Background()
+	for _, p := range []Params{
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 4 << 10, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32},
+	} {
+		h := NewHasher(HasherConfig{Params: p})
+		hash, err := h.Hash(ctx, "a password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := allocated(t, func() error { return h.Check(ctx, hash, "another one") })
+		noUser := allocated(t, func() error { return h.CheckNoUser(ctx, "another one") })
+		if noUser < check/2 || noUser > check*2 {
+			t.Errorf("memory %d KiB: a check allocates %d bytes, a login for no account %d", p.Memory, check, noUser)
+		}
+	}
+}
+
+// allocated is the bytes fn allocates.
+func allocated(t *testing.T, fn func() error) uint64 {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := fn()
+	runtime.ReadMemStats(&after)
+	if err != nil && !errors.Is(err, ErrMismatch) {
+		t.Fatal(err)
+	}
+	return after.TotalAlloc - before.TotalAlloc
 }

@@ -88,9 +88,12 @@ func CheckPassword(encoded, password string) error {
 
 // CheckNoUser spends the time of a CheckPassword for a login whose user
 // does not exist (or is disabled), so the answer's timing does not tell.
-func CheckNoUser(password string) {
-	salt := make([]byte, DefaultParams.SaltLen)
-	argon2.IDKey([]byte(password), salt, DefaultParams.Time, DefaultParams.Memory, DefaultParams.Threads, DefaultParams.KeyLen)
+func CheckNoUser(password string) { checkNoUser(password, DefaultParams) }
+
+// checkNoUser is CheckNoUser for accounts hashed with p.
+func checkNoUser(password string, p Params) {
+	salt := make([]byte, p.SaltLen)
+	argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
 
 // NeedsRehash tells whether encoded was made with other parameters than

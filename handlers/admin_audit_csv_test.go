@@ -11,6 +11,7 @@ import (
 )
 
 func TestCSVText(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ give, want string }{
 		{"", ""},
 		{"alice", "alice"},

@@ -256,6 +256,7 @@ func (e *adminEnv) user(name string) store.User {
 }
 
 func TestAdminUsers(t *testing.T) {
+	t.Parallel()
 	e := newAdminEnv(t)
 	ctx := context.Background()
 	const pw = "correct horse battery"
@@ -377,6 +378,7 @@ func TestAdminUsers(t *testing.T) {
 }
 
 func TestAdminUsersRefusals(t *testing.T) {
+	t.Parallel()
 	e := newAdminEnv(t)
 	rootID := strconv.FormatInt(e.admin.ID, 10)
 	tests := []struct {
@@ -453,6 +455,7 @@ func TestAdminUsersRefusals(t *testing.T) {
 }
 
 func TestAdminTeams(t *testing.T) {
+	t.Parallel()
 	e := newAdminEnv(t)
 	ctx := context.Background()
 
@@ -599,6 +602,7 @@ func TestAdminTeams(t *testing.T) {
 }
 
 func TestAdminFolders(t *testing.T) {
+	t.Parallel()
 	e := newAdminEnv(t)
 	ctx := context.Background()
 	if err := e.st.SetFolderShared(ctx, adminUnknown, true); err != nil {
@@ -637,6 +641,7 @@ func TestAdminFolders(t *testing.T) {
 // anonymous request get 403 on every admin route, the store is unchanged,
 // and (for a person) a denied entry is in the audit log.
 func TestAdminRefusesOthers(t *testing.T) {
+	t.Parallel()
 	e := newAdminEnv(t)
 	ctx := context.Background()
 	if e.alpha.ID != 1 || e.editor.ID != 2 {
@@ -729,6 +734,7 @@ func auditIDs(r adminResp) []int64 {
 }
 
 func TestAdminAuditFilters(t *testing.T) {
+	t.Parallel()
 	e := newAdminEnv(t)
 	start := time.Date(2026, 11, 20, 23, 0, 0, 0, time.UTC)
 	all := seedAudit(t, e.st, start, 180) // 23:00 on the 20th to 01:59 on the 21st
@@ -843,6 +849,7 @@ func TestAdminAuditFilters(t *testing.T) {
 }
 
 func TestAdminAuditCSV(t *testing.T) {
+	t.Parallel()
 	e := newAdminEnv(t)
 	ctx := context.Background()
 	start := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)

@@ -94,6 +94,7 @@ func outcome(code int, hdr http.Header) string {
 // allowed succeed, the rest get 403 or are sent to sign in, and a refused
 // change changes nothing.
 func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
 	e, browsers := matrixEnv(t)
 	ctx := context.Background()
 
@@ -302,6 +303,7 @@ func missingTwin(b *webtest.Browser, method, target string, form url.Values, hdr
 }
 
 func TestRefusalsAreAudited(t *testing.T) {
+	t.Parallel()
 	e, browsers := matrixEnv(t)
 	b := browsers["editor-b"]
 	// Another team's folder is answered as one that does not exist, and
@@ -363,6 +365,7 @@ func snapshot(t *testing.T, e *env) string {
 // rows an hour per action and outcome; the rest are counted on the last,
 // so the counts still add up.
 func TestAuditFloodCounted(t *testing.T) {
+	t.Parallel()
 	e, browsers := matrixEnv(t)
 	b := browsers["editor-b"]
 	const n = 150

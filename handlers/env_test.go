@@ -20,7 +20,6 @@ import (
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
-	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/views"
 	"github.com/imagedash/imagedash/web"
@@ -125,20 +124,27 @@ type envOptions struct {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, storetest.Path(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	counts := map[cloud.Service]int{cloud.Compute: o.compute, cloud.Desktop: o.desktop, cloud.BareMetal: o.baremetal}
+	key := fmt.Sprintf("env %d/%d/%d empty=%v", o.compute, o.desktop, o.baremetal, o.empty)
+	st := openFixture(t, key, func(st *store.Store) error {
+		if o.empty {
+			return nil
+		}
+		ctx := context.Background()
+		if err := st.SaveFolders(ctx, genFolders); err != nil {
+			return err
+		}
+		for svc, n := range counts {
+			if err := putImages(ctx, st, svc, genImages(svc, n)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	e := &env{t: t, store: st, images: map[cloud.Service][]cloud.Image{}}
 	if !o.empty {
-		if err := st.SaveFolders(ctx, genFolders); err != nil {
-			t.Fatal(err)
-		}
-		for svc, n := range map[cloud.Service]int{cloud.Compute: o.compute, cloud.Desktop: o.desktop, cloud.BareMetal: o.baremetal} {
+		for svc, n := range counts {
 			e.images[svc] = genImages(svc, n)
-			e.put(svc, e.images[svc])
 		}
 	}
 	e.syncer = o.syncer
@@ -186,7 +192,13 @@ func (e *env) sessionCookie() string {
 // records a successful sync 20 s before now.
 func (e *env) put(svc cloud.Service, imgs []cloud.Image) {
 	e.t.Helper()
-	ctx := context.Background()
+	if err := putImages(context.Background(), e.store, svc, imgs); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// putImages is env.put on st.
+func putImages(ctx context.Context, st *store.Store, svc cloud.Service, imgs []cloud.Image) error {
 	for _, f := range genFolders {
 		var in []cloud.Image
 		for _, img := range imgs {
@@ -194,13 +206,14 @@ func (e *env) put(svc cloud.Service, imgs []cloud.Image) {
 				in = append(in, img)
 			}
 		}
-		if _, err := e.store.ReplaceFolderImages(ctx, svc, f.ID, in, now.Add(-20*time.Second)); err != nil {
-			e.t.Fatal(err)
+		if _, err := st.ReplaceFolderImages(ctx, svc, f.ID, in, now.Add(-20*time.Second)); err != nil {
+			return err
 		}
-		if err := e.store.RecordSync(ctx, svc, f.ID, store.SyncRecord{At: now.Add(-20 * time.Second), Count: len(in)}); err != nil {
-			e.t.Fatal(err)
+		if err := st.RecordSync(ctx, svc, f.ID, store.SyncRecord{At: now.Add(-20 * time.Second), Count: len(in)}); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // failSync records a failed sync of svc in folder 2 minutes before now.

@@ -13,6 +13,7 @@ import (
 )
 
 func TestListFamilies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 60, desktop: 5})
 	imgs := e.images[cloud.Compute]
 	tests := []struct {

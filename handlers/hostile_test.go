@@ -440,6 +440,7 @@ func checkEdit(t *testing.T, e *cloudEnv, id string, base url.Values, param, v s
 // as htmx does: no 5xx, a 4xx with a message, inert HTML, and no change but
 // the ones valid requests make.
 func TestHostileInput(t *testing.T) {
+	t.Parallel()
 	// Passwords hash cheaply here (env.serve's webtest.Hasher): the table
 	// sets a few dozen, and the real cost (64 MiB, ~0.1 s; seconds under
 	// -race) would be most of its time.

@@ -23,6 +23,7 @@ import (
 // one batch is written and the others are refused whole (409), every row
 // saying why; exactly one delete operation an image.
 func TestBulkDeleteSentThrice(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	var ids []string
@@ -100,6 +101,7 @@ func TestBulkDeleteSentThrice(t *testing.T) {
 // with who and which operation, nothing written, and an edit keeps what
 // was typed.
 func TestChangeWhileAnotherIsOpen(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	img := ce.ready(cloud.Compute, ce.alpha)

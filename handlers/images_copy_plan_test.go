@@ -33,6 +33,7 @@ func (e *copyEnv) opCount() int {
 // own verdict. The same for a bulk copy where one name of many clashes, and
 // for a clash with a copy still in flight.
 func TestFanOutRefusedWhole(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	ctx := context.Background()
 	alpha, beta, golden := e.folder["team-alpha"], e.folder["team-beta"], e.folder["golden-images"]
@@ -95,6 +96,7 @@ func TestFanOutRefusedWhole(t *testing.T) {
 // against the limit alone, so a copy into N folders could start some of
 // them and stop half-way).
 func TestFanOutOverTheLimit(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnvWith(t, tracker.Config{MaxOpenPerUser: 2})
 	src := e.golden()
 	ops, created := e.opCount(), e.sim.Created()
@@ -118,6 +120,7 @@ func TestFanOutOverTheLimit(t *testing.T) {
 // never a 500 nor a copy of the rest without it. Deleted through the
 // dashboard or by a sync: the same answer.
 func TestBulkCopyOfAVanishedImage(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	ctx := context.Background()
 	alpha, golden := e.folder["team-alpha"], e.folder["golden-images"]
@@ -179,6 +182,7 @@ func merge(a, b url.Values) url.Values {
 // whole copy) and submits it whole; one copy into one folder skips the
 // preview.
 func TestCopyPreview(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	alpha, beta := e.folder["team-alpha"], e.folder["team-beta"]
 	src := e.golden()

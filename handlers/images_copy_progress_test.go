@@ -16,6 +16,7 @@ import (
 // lists the failures with their reasons, and does so inside the list that
 // polls itself, so it moves by itself and stops with it.
 func TestCopyBatchProgress(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	ctx := context.Background()
 	src := e.golden()

@@ -141,6 +141,7 @@ func copyPostForm(folders []string, name string, extra ...string) url.Values {
 }
 
 func TestCopyByRole(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	alpha, beta := e.folder["team-alpha"], e.folder["team-beta"]
 	used := []string{}
@@ -215,6 +216,7 @@ func TestCopyByRole(t *testing.T) {
 }
 
 func TestCopyIntoSeveralFolders(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	src := e.golden()
 	before := e.sim.Created()
@@ -259,6 +261,7 @@ func TestCopyIntoSeveralFolders(t *testing.T) {
 }
 
 func TestCopyRefusedBeforeAnyCall(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	src := e.golden()
 	other := e.first(cloud.Compute, func(i cloud.Image) bool { return i.FolderID == e.folder["team-alpha"] })
@@ -306,6 +309,7 @@ func TestCopyRefusedBeforeAnyCall(t *testing.T) {
 }
 
 func TestCopyRefusedByTheCloud(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	ctx := context.Background()
 	src := e.golden()
@@ -369,6 +373,7 @@ func TestCopyRefusedByTheCloud(t *testing.T) {
 }
 
 func TestCopyQueuedWhenTheCloudIsDown(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	src := e.golden()
 	e.sim.SetFaults(sim.Faults{UnavailableRate: 1})
@@ -388,6 +393,7 @@ func TestCopyQueuedWhenTheCloudIsDown(t *testing.T) {
 }
 
 func TestCopyToDesktop(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	src := e.golden()
 	before := e.sim.Created()
@@ -407,6 +413,7 @@ func TestCopyToDesktop(t *testing.T) {
 }
 
 func TestCopyFromDesktop(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	alpha := e.folder["team-alpha"]
 	_, _, desktops := e.sim.Sources(alpha)
@@ -452,6 +459,7 @@ func TestCopyFromDesktop(t *testing.T) {
 var datedName = regexp.MustCompile(`^[a-z][-a-z0-9]*-20[0-9]{6}$`)
 
 func TestBulkCopy(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	var ids []string
 	for range 3 {
@@ -527,6 +535,7 @@ func TestBulkCopy(t *testing.T) {
 // a bulk copy, and a copy into several folders, come back as the form the
 // person sent, with the numbers (429), and nothing is started; fewer fit.
 func TestCopyOverTheLimit(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnvWith(t, tracker.Config{MaxOpenPerUser: 2})
 	var ids []string
 	for range 3 {
@@ -579,6 +588,7 @@ func TestCopyOverTheLimit(t *testing.T) {
 }
 
 func TestCopyWithoutTracker(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 4})
 	img := e.images[cloud.Compute][0]
 	r := e.do(http.MethodPost, "/images/compute/"+img.ID+"/copy", url.Values{"folder": {team}, "name": {"x-copy"}}, nil)

@@ -19,6 +19,7 @@ import (
 // once the cloud named it) and its operation, once: not on a reload, not
 // on a poll, not for another person opening the same address.
 func TestCopyToast(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	alpha, beta := e.folder["team-alpha"], e.folder["team-beta"]
 	var used []string
@@ -101,6 +102,7 @@ func TestCopyToast(t *testing.T) {
 // TestCopyToastBeforeTheImageIsNamed: while the cloud has not answered,
 // the new image has no id yet: the toast links its operation instead.
 func TestCopyToastBeforeTheImageIsNamed(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	src := e.golden()
 	e.sim.SetFaults(sim.Faults{UnavailableRate: 1})
@@ -127,6 +129,7 @@ func TestCopyToastBeforeTheImageIsNamed(t *testing.T) {
 // maker to delete it. A copy refused before it ran still gets the form,
 // the message next to the field.
 func TestCopyFailedInTheCloudLandsOnItsPage(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	src := e.golden()
 	e.sim.SetFaults(sim.Faults{OpErrorRate: 1})

@@ -124,6 +124,7 @@ func (e *ownCopyEnv) cached(id string) cloud.Image {
 // and nothing else, checked where the delete is authorized, for one image
 // and for a bulk delete.
 func TestCopierDeletesOwnFailedCopy(t *testing.T) {
+	t.Parallel()
 	e := newOwnCopyEnv(t)
 	ctx := context.Background()
 	bulk := func(imgs ...cloud.Image) url.Values {
@@ -229,6 +230,7 @@ func TestCopierDeletesOwnFailedCopy(t *testing.T) {
 // Delete button on the ERROR image their failed copy left, and on nothing
 // else; an editor sees it (with Edit) as before.
 func TestDeleteButtonForOwnFailedCopy(t *testing.T) {
+	t.Parallel()
 	e := newOwnCopyEnv(t)
 	tests := []struct {
 		who        string
@@ -265,6 +267,7 @@ func TestDeleteButtonForOwnFailedCopy(t *testing.T) {
 // copy failed to delete the ERROR image it left, in that copy's row; no
 // one else sees it there, and a READY copy has none.
 func TestDeleteButtonOnFailedCopyRow(t *testing.T) {
+	t.Parallel()
 	e := newOwnCopyEnv(t)
 	ctx := context.Background()
 	batchOf := func(img cloud.Image) string {
@@ -307,6 +310,7 @@ func TestDeleteButtonOnFailedCopyRow(t *testing.T) {
 // the name the copy made) is not the copy's, and a copier who left the
 // team has no right left.
 func TestCopierDeleteRightIsNarrow(t *testing.T) {
+	t.Parallel()
 	e := newOwnCopyEnv(t)
 	ctx := context.Background()
 	// The cache holds, under ownErr's id, an image of another name: what a

@@ -15,6 +15,7 @@ import (
 // answer follows the batch's progress live, polling the batch's result page
 // for its progress alone until the batch has settled.
 func TestBulkDeleteFollowsItsBatch(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	a := ce.ready(cloud.Compute, ce.alpha)

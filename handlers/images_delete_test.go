@@ -35,6 +35,7 @@ func (ce *changeEnv) exists(img cloud.Image) bool {
 }
 
 func TestDeleteImage(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	own := ce.ready(cloud.Compute, ce.alpha)
@@ -170,6 +171,7 @@ func bulkURL(svc cloud.Service, ids ...string) string {
 }
 
 func TestBulkDelete(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	a := ce.ready(cloud.Compute, ce.alpha)

@@ -186,6 +186,7 @@ func fieldError(r response, field string) string {
 }
 
 func TestEditImageSendsOnlyChangedFields(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	img := ce.ready(cloud.Compute, "")
@@ -295,6 +296,7 @@ func TestEditImageSendsOnlyChangedFields(t *testing.T) {
 }
 
 func TestEditImageFieldsPerService(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	tests := []struct {
@@ -338,6 +340,7 @@ func TestEditImageFieldsPerService(t *testing.T) {
 }
 
 func TestEditImageValidation(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	img := ce.ready(cloud.Compute, "")
 	if img.Size < 1<<30 {
@@ -412,6 +415,7 @@ func TestEditImageValidation(t *testing.T) {
 }
 
 func TestEditImageConflict(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	img := ce.ready(cloud.Compute, "")
@@ -467,6 +471,7 @@ func TestEditImageConflict(t *testing.T) {
 }
 
 func TestEditImageCloudRefusal(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	img := ce.ready(cloud.Compute, "")
@@ -509,6 +514,7 @@ func TestEditImageCloudRefusal(t *testing.T) {
 }
 
 func TestEditImageRefused(t *testing.T) {
+	t.Parallel()
 	ce := newChangeEnv(t)
 	ctx := context.Background()
 	own := ce.ready(cloud.Compute, ce.alpha)

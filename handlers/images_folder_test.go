@@ -17,6 +17,7 @@ func byFolder(a, b cloud.Image) int { return strings.Compare(a.FolderID, b.Folde
 // to the list narrowed to it; the link's list holds that folder's images
 // only.
 func TestListFolderColumn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 40, desktop: 10, baremetal: 10})
 	for _, svc := range cloud.Services {
 		r := e.ok("/?service=" + string(svc) + "&status=" + map[cloud.Service]string{cloud.Desktop: "ACTIVE"}[svc])
@@ -52,6 +53,7 @@ func TestListFolderColumn(t *testing.T) {
 // TestListSortByFolder: the Folder column sorts each way, a folder's rows
 // together (folder id, then image id), and pages by its cursor.
 func TestListSortByFolder(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 120})
 	for _, desc := range []bool{false, true} {
 		dir := map[bool]string{false: "asc", true: "desc"}[desc]
@@ -74,6 +76,7 @@ func TestListSortByFolder(t *testing.T) {
 // they may see, and no other folder's name or id anywhere on the list,
 // whatever they ask.
 func TestListFolderColumnVisibility(t *testing.T) {
+	t.Parallel()
 	_, browsers := matrixEnv(t)
 	tests := []struct {
 		who        string

@@ -22,6 +22,7 @@ import (
 // message under it; an HTMX live search gets the same in its partial (the
 // message out of band, no toast, the address not pushed).
 func TestRefusedSearchKeepsTheList(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 30})
 	tests := []struct {
 		name, give, wantMsg string
@@ -160,6 +161,7 @@ func list(srv http.Handler, cookie, target string) *httptest.ResponseRecorder {
 // computed at once; the rest wait their short while and get 429 with a
 // Retry-After and a plain message; another person's search is not held.
 func TestListGatePerPerson(t *testing.T) {
+	t.Parallel()
 	after := make(chan time.Time)
 	close(after) // every wait for a slot ends at once: refused when full
 	// Room for everyone's searches server-wide: the person's bound is tested.
@@ -221,6 +223,7 @@ func TestListGatePerPerson(t *testing.T) {
 // TestListGateWait: an extra search waits for a slot rather than failing
 // at once, and gets the one freed; a wait ends with the request.
 func TestListGateWait(t *testing.T) {
+	t.Parallel()
 	timer := make(chan time.Time)
 	g := handlers.NewListGate(handlers.ListLimits{PerPerson: 2, After: func(time.Duration) <-chan time.Time { return timer }})
 	ctx := context.Background()
@@ -274,6 +277,7 @@ func TestListGateWait(t *testing.T) {
 // TestListDeadline: a list whose computation outlives the deadline is
 // stopped and answered 503 with a plain message, not 500.
 func TestListDeadline(t *testing.T) {
+	t.Parallel()
 	srv, bs, cookies := gateEnv(t, handlers.ListLimits{Timeout: time.Millisecond})
 	go func() {
 		for range bs.entered { // the store waits for its context alone
@@ -300,6 +304,7 @@ func TestListDeadline(t *testing.T) {
 // message) once his short wait ends, while his plain list, which takes no
 // search slot, is served at once. With the slot free his search runs.
 func TestSearchGateServerWide(t *testing.T) {
+	t.Parallel()
 	after := make(chan time.Time)
 	close(after) // every wait for a slot ends at once
 	srv, bs, cookies := gateEnv(t, handlers.ListLimits{Searches: 1, After: func(time.Duration) <-chan time.Time { return after }})

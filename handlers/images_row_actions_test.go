@@ -15,6 +15,7 @@ import (
 // when the person's role allows them, on the full page and the partial, and
 // the server agrees: an offered form opens, a withheld edit form is refused.
 func TestRowActions(t *testing.T) {
+	t.Parallel()
 	e, browsers := matrixEnv(t)
 	folderOf := map[string]string{}
 	for _, svc := range []cloud.Service{cloud.Compute, cloud.Desktop} {

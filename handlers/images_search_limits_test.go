@@ -13,6 +13,7 @@ import (
 // prefixes) and their variants are refused with 400 and a message saying
 // what to type; ordinary searches pass.
 func TestCheckSearch(t *testing.T) {
+	t.Parallel()
 	sixty := strings.Repeat("a* ", 60)
 	nine := "debian ubuntu alma rocky centos fedora arch suse gentoo"
 	tests := []struct {

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +15,6 @@ import (
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/handlers"
 	"github.com/imagedash/imagedash/store"
-	"github.com/imagedash/imagedash/store/storetest"
 	"github.com/imagedash/imagedash/syncer"
 	"github.com/imagedash/imagedash/tracker"
 	"github.com/imagedash/imagedash/views"
@@ -31,6 +31,7 @@ func fields(r response) map[string]string {
 }
 
 func TestShowImage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 10, desktop: 4, baremetal: 4})
 	tests := []struct {
 		svc  cloud.Service
@@ -100,6 +101,7 @@ func TestShowImage(t *testing.T) {
 }
 
 func TestShowImageNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 3})
 	tests := []struct {
 		target string
@@ -154,15 +156,17 @@ func newCloudEnvWatching(t *testing.T, images int, tcfg tracker.Config, folders 
 	t.Helper()
 	ctx := context.Background()
 	s, c := cloudtest.Start(t, sim.Options{Images: images})
-	st, err := store.Open(ctx, storetest.Path(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	// The store as a first sync from the emulator left it: the emulator's
+	// data is made from a fixed seed, so one sync per process serves every
+	// test (fixture_test.go).
+	st := openFixture(t, fmt.Sprintf("cloud %d", images), func(st *store.Store) error {
+		_, c := cloudtest.Start(t, sim.Options{Images: images})
+		if p := syncer.New(c, st, syncer.Config{}).SyncAll(ctx); p.Err != nil || p.Failures > 0 {
+			return fmt.Errorf("sync: %+v", p)
+		}
+		return nil
+	})
 	sy := syncer.New(c, st, syncer.Config{})
-	if p := sy.SyncAll(ctx); p.Err != nil || p.Failures > 0 {
-		t.Fatalf("sync: %+v", p)
-	}
 	e := &env{t: t, store: st, syncer: sy}
 	tr := tracker.New(c, st, tcfg)
 	var watched []string
@@ -190,6 +194,7 @@ func (e *cloudEnv) first(svc cloud.Service, keep func(cloud.Image) bool) cloud.I
 }
 
 func TestImageSectionsFromTheCloud(t *testing.T) {
+	t.Parallel()
 	e := newCloudEnv(t, 40)
 	ctx := context.Background()
 	img := e.first(cloud.Compute, func(i cloud.Image) bool { return i.Family != "" && i.Status == "READY" })

@@ -17,6 +17,7 @@ import (
 )
 
 func TestListImagesRows(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 120, desktop: 9, baremetal: 7})
 	r := e.ok("/")
 	wantIDs := want(e.images[cloud.Compute], nil, byCreated, true)[:50]
@@ -69,6 +70,7 @@ func TestListImagesRows(t *testing.T) {
 }
 
 func TestListImagesFilters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 120})
 	imgs := e.images[cloud.Compute]
 	tests := []struct {
@@ -123,6 +125,7 @@ func TestListImagesFilters(t *testing.T) {
 
 // Each chip links to the same list without its filter.
 func TestListImagesChipsRemoveTheirFilter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 60})
 	r := e.ok("/?q=packer&status=READY&label=env%3Dprod&folder=" + golden + "&sort=name&dir=asc")
 	hrefs := map[string]string{}
@@ -149,6 +152,7 @@ func TestListImagesChipsRemoveTheirFilter(t *testing.T) {
 }
 
 func TestListImagesSort(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 90, desktop: 20, baremetal: 20})
 	str := func(f func(cloud.Image) string) func(a, b cloud.Image) int {
 		return func(a, b cloud.Image) int { return strings.Compare(f(a), f(b)) }
@@ -206,6 +210,7 @@ func TestListImagesSort(t *testing.T) {
 }
 
 func TestListImagesPaging(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 110})
 	all := want(e.images[cloud.Compute], func(i cloud.Image) bool { return i.Status != "ERROR" }, func(a, b cloud.Image) int {
 		return strings.Compare(a.Name, b.Name)
@@ -263,6 +268,7 @@ func TestListImagesPaging(t *testing.T) {
 }
 
 func TestListImagesFacetCounts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 120})
 	imgs := e.images[cloud.Compute]
 	count := func(keep func(cloud.Image) bool) map[string]int {
@@ -312,6 +318,7 @@ func TestListImagesFacetCounts(t *testing.T) {
 }
 
 func TestListImagesFullPageOrPartial(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 30})
 	tests := []struct {
 		name     string
@@ -368,6 +375,7 @@ func TestListImagesFullPageOrPartial(t *testing.T) {
 }
 
 func TestListImagesRendersCloudTextInert(t *testing.T) {
+	t.Parallel()
 	const (
 		evilName  = `<script>alert("name")</script>`
 		evilDesc  = `"><img src=x onerror=alert('desc')>`
@@ -422,6 +430,7 @@ func TestListImagesRendersCloudTextInert(t *testing.T) {
 }
 
 func TestListImagesBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 30})
 	long := strings.Repeat("x", 201)
 	tests := []struct {
@@ -487,6 +496,7 @@ func TestListImagesBadInput(t *testing.T) {
 }
 
 func TestListImagesFreshness(t *testing.T) {
+	t.Parallel()
 	t.Run("first sync", func(t *testing.T) {
 		e := newEnv(t, envOptions{empty: true})
 		for _, target := range []string{"/", "/?service=desktop", "/?folder=" + golden} {

@@ -16,6 +16,7 @@ import (
 // picker offers a person the folders they may see, the same ones as on the
 // image list, and names no other; a partial has no header.
 func TestSiteHeaderFolders(t *testing.T) {
+	t.Parallel()
 	_, browsers := matrixEnv(t)
 	pages := []string{"/", "/operations", "/account/sessions", "/no-such-page", "/images/compute/fd800000000000000000"}
 	adminPages := []string{"/admin/users", "/admin/teams", "/admin/folders", "/admin/audit"}

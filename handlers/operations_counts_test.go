@@ -19,6 +19,7 @@ import (
 // the header's counts reload on, and the counts asked at that moment must no
 // longer count the operation.
 func TestCountsFollowTheEndOfAnOperation(t *testing.T) {
+	t.Parallel()
 	e := newMonitorEnv(t)
 	for _, tt := range []struct {
 		name  string

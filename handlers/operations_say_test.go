@@ -61,6 +61,7 @@ func sayOp(t *testing.T, e *opsEnv, user, folder, batch, name string, state stor
 // neither its name nor its id. An administrator may unfold the cloud's
 // own words on the operation's page.
 func TestOperationMessagesPlain(t *testing.T) {
+	t.Parallel()
 	e := newOpsEnv(t)
 	const batch = "say-batch"
 	exists := sayOp(t, e, "copier-a", e.alpha, batch, "web-dup", store.OpFailed, "AlreadyExists",
@@ -141,6 +142,7 @@ func TestOperationMessagesPlain(t *testing.T) {
 // person who asked for an operation the dashboard started (not the
 // cloud's account), links to its page, and says a failure in plain words.
 func TestImageOperationsCard(t *testing.T) {
+	t.Parallel()
 	e := newOpsEnv(t)
 	e.sim.SetFaults(sim.Faults{OpErrorRate: 1}) // every new operation ends in error
 	o := e.copyAs("copier-a", e.alpha, "card-copy")

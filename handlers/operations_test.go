@@ -252,6 +252,7 @@ func newMonitorEnv(t testing.TB) *env {
 }
 
 func TestOperationBadgeStates(t *testing.T) {
+	t.Parallel()
 	e := newMonitorEnv(t)
 	tests := []struct {
 		give      opSpec
@@ -356,6 +357,7 @@ func TestOperationBadgeStates(t *testing.T) {
 // TestOperationPagesNeverCallTheCloud: badges, the monitor, details and
 // counts read the store only.
 func TestOperationPagesNeverCallTheCloud(t *testing.T) {
+	t.Parallel()
 	e := newCloudEnv(t, 20)
 	ctx := context.Background()
 	src := e.first(cloud.Compute, func(i cloud.Image) bool { return i.Status == "READY" })
@@ -391,6 +393,7 @@ func TestOperationPagesNeverCallTheCloud(t *testing.T) {
 // operation per poll interval (the watcher's 1 s minimum): the badges read
 // the store, and the watcher alone polls, whatever the number of watchers.
 func TestOperationBadgeFanIn(t *testing.T) {
+	t.Parallel()
 	e := newOpsEnv(t)
 	const (
 		ops      = 20
@@ -472,6 +475,7 @@ func TestOperationBadgeFanIn(t *testing.T) {
 }
 
 func TestOperationsMonitor(t *testing.T) {
+	t.Parallel()
 	e := newMonitorEnv(t)
 	base := now.Add(-10 * 24 * time.Hour)
 	var history []store.Operation // finished, oldest first
@@ -649,6 +653,7 @@ func TestOperationsMonitor(t *testing.T) {
 }
 
 func TestOperationsVisibility(t *testing.T) {
+	t.Parallel()
 	e := newOpsEnv(t)
 	alphaOp := e.copyAs("copier-a", e.alpha, "alpha-copy")
 	betaOp := e.copyAs("editor-b", e.beta, "beta-copy")
@@ -734,6 +739,7 @@ func TestOperationsVisibility(t *testing.T) {
 }
 
 func TestOperationCountsElement(t *testing.T) {
+	t.Parallel()
 	e := newMonitorEnv(t)
 	putOp(t, e.store, opSpec{folder: team, name: "a", state: store.OpRunning})
 	putOp(t, e.store, opSpec{folder: team, name: "b", state: store.OpPending})
@@ -776,6 +782,7 @@ func TestOperationCountsElement(t *testing.T) {
 }
 
 func TestShowOperation(t *testing.T) {
+	t.Parallel()
 	e := newOpsEnv(t)
 	o := e.copyAs("copier-a", e.alpha, "shown-copy")
 	r := e.ok(fmt.Sprintf("/operations/%d", o.ID))
@@ -822,6 +829,7 @@ func TestShowOperation(t *testing.T) {
 }
 
 func TestCancelOperation(t *testing.T) {
+	t.Parallel()
 	e := newOpsEnv(t)
 	cancel := func(who string, id int64) response {
 		return e.as(who, "POST", fmt.Sprintf("/operations/%d/cancel", id), url.Values{}, hx...)
@@ -937,6 +945,7 @@ func TestCancelOperation(t *testing.T) {
 }
 
 func TestImagePageOperationBadges(t *testing.T) {
+	t.Parallel()
 	e := newOpsEnv(t)
 	ctx := context.Background()
 	img, err := e.store.Image(ctx, cloud.Compute, e.src.ID)
@@ -1004,6 +1013,7 @@ func TestImagePageOperationBadges(t *testing.T) {
 // TestOpsCache: a cached operation is read again after any write to the
 // operations, and never served stale.
 func TestOpsCache(t *testing.T) {
+	t.Parallel()
 	e := newMonitorEnv(t)
 	ctx := context.Background()
 	c := handlers.NewOpsCache(e.store)

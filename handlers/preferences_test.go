@@ -68,6 +68,7 @@ func (e *env) userID(name string) int64 {
 // person, and the table they reload shows exactly the columns chosen, in
 // the table's order, compact, with dates and the relative time on hover.
 func TestPrefsApply(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 30, desktop: 10})
 	list := "/?status=READY&sort=name"
 	before := e.ok(list)
@@ -172,6 +173,7 @@ func TestPrefsApply(t *testing.T) {
 // it was on, filters and all; a return address off the list cannot make
 // it a redirect elsewhere.
 func TestPrefsPlainPost(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 10})
 	tests := []struct {
 		give, want string
@@ -204,6 +206,7 @@ func TestPrefsPlainPost(t *testing.T) {
 // TestPrefsBadValues: an unknown column, density or time format is 400
 // with its message next to its field, and nothing is saved.
 func TestPrefsBadValues(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 10})
 	root := e.userID("root")
 	saved := store.Prefs{Density: store.DensityCompact, Hidden: []string{"labels"}}
@@ -255,6 +258,7 @@ func TestPrefsBadValues(t *testing.T) {
 // TestPrefsOwnOnly: a person writes only their own preferences, whatever
 // the form names; another person's list keeps its own columns.
 func TestPrefsOwnOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 10})
 	carol := webtest.AddUser(t, e.store, "carol", true)
 	theirs := store.Prefs{Density: store.DensityComfortable, Hidden: []string{"os"}}
@@ -296,6 +300,7 @@ func TestPrefsOwnOnly(t *testing.T) {
 // TestPrefsRefused: a request signed out, or without the CSRF token, or
 // from another site, saves nothing.
 func TestPrefsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 10})
 	form := url.Values{"return": {"/"}, "density": {"compact"}}
 

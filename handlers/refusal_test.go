@@ -19,6 +19,7 @@ import (
 // names ids and internals) is never part of it. Before fault, a
 // FailedPrecondition and an InvalidArgument repeated the server's text.
 func TestRefusalInPlainWords(t *testing.T) {
+	t.Parallel()
 	const raw = "image fd8secret is in state CREATING (req 42)"
 	tests := []struct {
 		code       codes.Code

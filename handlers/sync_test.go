@@ -11,6 +11,7 @@ import (
 )
 
 func TestRefreshCache(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 5})
 	form := url.Values{"service": {"compute"}, "folder": {golden}, "return": {"/?folder=" + golden + "&service=compute"}}
 
@@ -53,6 +54,7 @@ func TestRefreshCache(t *testing.T) {
 }
 
 func TestRefreshCacheWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{compute: 5})
 	tests := []struct {
 		ret, want string
@@ -80,6 +82,7 @@ func TestRefreshCacheWithoutJavaScript(t *testing.T) {
 }
 
 func TestSyncStatusAfterTheSync(t *testing.T) {
+	t.Parallel()
 	e := newCloudEnv(t, 20) // its syncer has run a pass
 	r := e.get("/sync?service=compute&since=0", htmx)
 	if r.code != http.StatusOK {

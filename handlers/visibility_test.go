@@ -112,6 +112,7 @@ func notMentioned(t *testing.T, what, body string, words ...string) {
 // is refused before any intent is written or anything is sent, audited as
 // denied naming beta's folder, and answered as a made-up desktop id is.
 func TestCopyFromAnotherTeamsDesktop(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	ctx := context.Background()
 	alpha, beta := e.folder["team-alpha"], e.folder["team-beta"]
@@ -175,6 +176,7 @@ func TestCopyFromAnotherTeamsDesktop(t *testing.T) {
 // Compute → Desktop, the copy form, the bulk copy) refuse a source image of
 // another team as they refuse one that does not exist, and send nothing.
 func TestCopyFromAnotherTeamsImage(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	alpha, beta := e.folder["team-alpha"], e.folder["team-beta"]
 	src := e.first(cloud.Compute, func(i cloud.Image) bool { return i.FolderID == beta && i.Status == "READY" })
@@ -235,6 +237,7 @@ func TestCopyFromAnotherTeamsImage(t *testing.T) {
 // does not exist, and a list filtered by another team's folder exactly as
 // one filtered by a folder that does not exist, without repeating the id.
 func TestHiddenAnswersAsMissing(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnv(t)
 	ctx := context.Background()
 	alpha := e.folder["team-alpha"]
@@ -329,6 +332,7 @@ func TestHiddenAnswersAsMissing(t *testing.T) {
 // a list of folders (--folder) that holds another team's, a person is
 // offered and told only of the folders they may see, on every page.
 func TestWatchedFoldersOfOtherTeams(t *testing.T) {
+	t.Parallel()
 	e := newCopyEnvWatching(t, tracker.Config{}, func(s *sim.Sim) []string {
 		var ids []string
 		for _, f := range s.Folders() {

@@ -1,7 +1,9 @@
 package views
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/url"
 	"strconv"
@@ -12,11 +14,19 @@ import (
 
 // The image table's rows are the hot path of the list (50–200 rows of up to
 // a dozen cells each, on every filter, sort and page change), so they are
-// written here in Go rather than in templ: a templ component costs a closure,
-// three context lookups and an fmt.Sprint per expression, which made the
-// rows most of a partial's CPU. The markup is the same as the templ
-// components it stands for (Badge, CopyID, timeView), and every value is
-// escaped exactly as templ escapes it (html.EscapeString).
+// written here in Go rather than through templ: a templ component costs a
+// closure, context lookups and allocations per call, and rendering the rows
+// with templ (rowsTempl in rows.templ) took a 50-row partial from 1 126 to
+// 4 970 allocations and 80 to 180 KB allocated, and about doubled its time
+// (BenchmarkListPartialOne, issue 18).
+//
+// The markup of the badge, the copyable id, the time and the folder link
+// is not written here: it comes from the templ components (Badge, CopyID,
+// timeView, folderCell), rendered once — a badge per status at start, the
+// id and time components once with marked holes that each row's escaped
+// values fill (fragment), a folder's cell once per page. What is written
+// here (the row, the name, the plain cells, the label chips) must equal
+// rowsTempl byte for byte: TestRowsWriterEqualsTempl.
 //
 // The rows are appended to one pooled byte slice and written at once: no
 // interface call or error check per fragment, and what is the same on every
@@ -72,25 +82,27 @@ type folderLinks struct {
 	cells map[string][]byte
 }
 
-// cell is the Folder cell of a row in folder id.
+// link is the name and list address of the Folder cell of a row in folder
+// id; no address for a folder the viewer may not see.
+func (l *folderLinks) link(id string) (name, href string) {
+	name, ok := l.names[id]
+	if !ok || id == "" {
+		return "", ""
+	}
+	f := l.list.FirstPage().clone()
+	f.Folders = []string{id}
+	return name, f.URL()
+}
+
+// cell is the Folder cell of a row in folder id: folderCell, made once per
+// folder and page.
 func (l *folderLinks) cell(id string) []byte {
 	if c, ok := l.cells[id]; ok {
 		return c
 	}
-	name, ok := l.names[id]
-	var c []byte
-	if !ok || id == "" {
-		c = []byte(`<td data-testid="folder"><span class="muted">—</span></td>`)
-	} else {
-		f := l.list.FirstPage().clone()
-		f.Folders = []string{id}
-		c = append(c, `<td class="nowrap" data-testid="folder"><a class="folder" href="`...)
-		c = appendText(c, f.URL())
-		// No title or data attribute: the partial's size is most of its
-		// cost, and the link says where it leads.
-		c = append(c, `">`...)
-		c = appendText(c, name)
-		c = append(c, `</a></td>`...)
+	c := noFolder
+	if name, href := l.link(id); href != "" {
+		c = folderMarkup.append(nil, name, href)
 	}
 	if l.cells == nil {
 		l.cells = make(map[string][]byte, 4)
@@ -129,6 +141,9 @@ func appendQuery(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// queryEscape is url.QueryEscape for the label chips of rowsTempl.
+func queryEscape(s string) string { return string(appendQuery(nil, s)) }
+
 func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte, fl *folderLinks) []byte {
 	b = append(b, `<tr data-testid="image-row" data-id="`...)
 	b = appendText(b, r.ID)
@@ -151,7 +166,7 @@ func appendRow(b []byte, cols []Column, r *ImageRow, chipHref []byte, fl *folder
 	b = appendText(b, r.ID)
 	b = append(b, `" aria-label="Select `...)
 	b = appendText(b, dash(r.Name))
-	b = append(b, `" data-testid="select-row"/>`...)
+	b = append(b, `" data-testid="select-row">`...)
 	if r.OpID != 0 {
 		// An operation is in flight on this image: its badge loads at once
 		// and then polls itself until the operation ends.
@@ -260,60 +275,99 @@ func appendLabels(b []byte, labels []Label, chipHref []byte) []byte {
 	return append(b, `</span>`...)
 }
 
-// appendCopyID is CopyID.
+// appendCopyID appends CopyID(id).
 func appendCopyID(b []byte, id string) []byte {
-	b = append(b, `<span class="copyable"><code data-testid="id">`...)
-	b = appendText(b, id)
-	b = append(b, `</code> <button type="button" class="copy" data-copy="`...)
-	b = appendText(b, id)
-	b = append(b, `" title="Copy id" aria-label="Copy id `...)
-	b = appendText(b, id)
-	return append(b, `">`+copyIcon+`</button></span>`...)
+	return copyIDMarkup.append(b, id)
 }
 
-// badges are the badges of the statuses the APIs have, built once.
-var badges = func() map[string]string {
-	m := map[string]string{}
-	for _, st := range []string{"CREATING", "READY", "ACTIVE", "ERROR", "DELETING", "UPDATING"} {
-		m[st] = string(buildBadge(nil, st))
-	}
-	return m
-}()
-
-// appendBadge is Badge.
+// appendBadge appends Badge(status): the known statuses' badges are
+// rendered once, any other status (none today) when it comes.
 func appendBadge(b []byte, status string) []byte {
 	if s, ok := badges[status]; ok {
 		return append(b, s...)
 	}
-	return buildBadge(b, status)
+	return append(b, markup(Badge(status))...)
 }
 
-// buildBadge is appendBadge for any status.
-func buildBadge(b []byte, status string) []byte {
-	b = append(b, `<span class="badge `...)
-	b = append(b, badgeClass(status)...) // a fixed set of names
-	b = append(b, `" data-testid="status" data-status="`...)
-	b = appendText(b, status)
-	b = append(b, `">`...)
-	if InFlight(status) {
-		b = append(b, `<span class="spinner" aria-hidden="true"></span> `...)
-	}
-	b = appendText(b, StatusTitle(status))
-	return append(b, `</span>`...)
-}
-
-// appendTime is timeView.
+// appendTime appends timeView(rel, exact, iso).
 func appendTime(b []byte, rel, exact, iso string) []byte {
 	if iso == "" {
-		return append(b, `<span class="muted">—</span>`...)
+		return append(b, noTime...)
 	}
-	b = append(b, `<time datetime="`...)
-	b = appendText(b, iso)
-	b = append(b, `" title="`...)
-	b = appendText(b, exact)
-	b = append(b, `">`...)
-	b = appendText(b, rel)
-	return append(b, `</time>`...)
+	return timeMarkup.append(b, rel, exact, iso)
+}
+
+// The templ components' markup, rendered once when the program starts and
+// never changed after.
+var (
+	// badges are the badges of the statuses the APIs have.
+	badges = func() map[string][]byte {
+		m := map[string][]byte{}
+		for _, st := range []string{"CREATING", "READY", "ACTIVE", "ERROR", "DELETING", "UPDATING"} {
+			m[st] = markup(Badge(st))
+		}
+		return m
+	}()
+	copyIDMarkup = newFragment(func(v []string) templ.Component { return CopyID(v[0]) }, 1)
+	timeMarkup   = newFragment(func(v []string) templ.Component { return timeView(v[0], v[1], v[2]) }, 3)
+	noTime       = markup(timeView("", "", ""))
+	folderMarkup = newFragment(func(v []string) templ.Component { return folderCell(v[0], v[1]) }, 2)
+	noFolder     = markup(folderCell("", ""))
+)
+
+// markup is c's markup. The components it renders write to memory and
+// check nothing but the context, so an error is a bug: it panics.
+func markup(c templ.Component) []byte {
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		panic(fmt.Sprintf("views: markup: %v", err))
+	}
+	return buf.Bytes()
+}
+
+// A fragment is a templ component's markup with holes where its string
+// arguments go, so that a row fills it with its values instead of calling
+// the component. It is made by rendering the component once with a marker
+// byte (0x00, 0x01, …) as each argument: templ escapes a value a byte at a
+// time (html.EscapeString), leaving the markers as they are, so the markup
+// for any values is the text between the markers with each marker replaced
+// by its value, escaped the same way (appendText). It holds only for
+// components that write their arguments as escaped text or attribute
+// values and do not branch on them (CopyID; timeView when iso is set):
+// TestFragmentsEqualTempl renders both ways for hostile values.
+type fragment struct {
+	text  []string // text[i] comes before hole i; the last after all
+	holes []int    // the argument each hole takes
+}
+
+// newFragment renders the component that mk makes with n marked arguments
+// (n ≤ 9) and cuts its markup at the markers.
+func newFragment(mk func([]string) templ.Component, n int) fragment {
+	args := make([]string, n)
+	for i := range args {
+		args[i] = string(rune(i))
+	}
+	out := markup(mk(args))
+	var f fragment
+	last := 0
+	for i, c := range out {
+		if int(c) < n {
+			f.text = append(f.text, string(out[last:i]))
+			f.holes = append(f.holes, int(c))
+			last = i + 1
+		}
+	}
+	f.text = append(f.text, string(out[last:]))
+	return f
+}
+
+// append appends the fragment's markup for the values vals.
+func (f fragment) append(b []byte, vals ...string) []byte {
+	for i, h := range f.holes {
+		b = append(b, f.text[i]...)
+		b = appendText(b, vals[h])
+	}
+	return append(b, f.text[len(f.text)-1]...)
 }
 
 // iconSprite defines the icons once per page (the layout has it); the
