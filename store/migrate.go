@@ -82,12 +82,19 @@ func (s *Store) applyMigrations(ctx context.Context, migs []migration) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	done := make(map[int]bool, len(applied))
 	for _, v := range applied {
 		if !known[v] {
 			return fmt.Errorf("migrate: the database has migration %d, unknown to this binary (a newer version wrote it)", v)
 		}
+		done[v] = true
 	}
 	for _, m := range migs {
+		if done[m.version] {
+			// Recorded before this Open: no transaction (a start opened
+			// an already migrated file with one write per migration).
+			continue
+		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			// Checked inside the transaction: another process may have
 			// applied it since appliedVersions.
