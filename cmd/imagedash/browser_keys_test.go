@@ -38,8 +38,8 @@ func rowIs(i int) string {
 // the search box, or pressed with a modifier, moves nothing. No page
 // reports an error.
 func TestBrowserKeys(t *testing.T) {
-	t.Parallel() // its own app, browser and data: most of its time is waiting
-	base, browser := demoApp(t, "--sim-images", "150")
+	t.Parallel() // reads only: the shared demo app; most of its time is waiting
+	base, browser := readOnlyDemo(t)
 
 	for _, p := range []struct {
 		name          string
