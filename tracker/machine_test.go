@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/cloud/sim"
 	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/store/storetest"
 )
 
 // menv is the machine tests' world: a fast fake cloud, a database file
@@ -29,7 +29,7 @@ const target = "f-team"
 
 func newMEnv(t *testing.T) *menv {
 	t.Helper()
-	m := &menv{t: t, clock: sim.NewFakeClock(t0), cloud: newFakeCloud(), path: filepath.Join(t.TempDir(), "imagedash.db")}
+	m := &menv{t: t, clock: sim.NewFakeClock(t0), cloud: newFakeCloud(), path: storetest.Path(t)}
 	m.src = m.cloud.seed("f-golden", "golden")
 	return m
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +40,7 @@ func newEnvScale(t *testing.T, scale float64) *env {
 	t.Helper()
 	clk := sim.NewFakeClock(t0)
 	s, c := cloudtest.Start(t, sim.Options{Clock: clk, Images: 20, TimeScale: scale})
-	e := &env{t: t, clock: clk, sim: s, cloud: c, path: filepath.Join(t.TempDir(), "imagedash.db")}
+	e := &env{t: t, clock: clk, sim: s, cloud: c, path: storetest.Path(t)}
 	e.open()
 	ctx := context.Background()
 	imgs, _, err := c.ListImages(ctx, cloud.Compute, s.DefaultFolderID(), cloud.ListOptions{})

@@ -27,8 +27,9 @@ var networkRefusal = regexp.MustCompile(`^error network: Failed to load resource
 // reports no error for it, so the console stays clean but for the
 // browser's own network line.
 func TestBrowserQuietRefusals(t *testing.T) {
-	t.Parallel() // its own app, browser and data: most of its time is waiting
-	base, _, alice, errs := demoSignedIn(t, "alice", "--sim-images", "120")
+	t.Parallel() // reads only (its edit is refused): the shared demo app; most of its time is waiting
+	base, browser := readOnlyDemo(t)
+	alice, errs := signedIn(t, base, browser, "alice")
 	alpha := folderIDOf(t, alice, "team-alpha")
 	runSteps(t, alice, errs, []step{
 		{"the team's images", chromedp.Navigate(base + "/?folder=" + alpha)},

@@ -42,8 +42,8 @@ func textGap(sel string) string {
 // do and is spaced as the service tabs are (screenshots of /operations and
 // /admin/users in IMAGEDASH_SHOTS, else the test's temp dir).
 func TestBrowserNavEveryPage(t *testing.T) {
-	t.Parallel() // its own app, browser and data: most of its time is waiting
-	base, browser := demoApp(t, "--sim-images", "150")
+	t.Parallel() // reads only: the shared demo app; most of its time is waiting
+	base, browser := readOnlyDemo(t)
 	admin, errs := newPerson(t, browser)
 	runSteps(t, admin, errs, []step{
 		{"viewport 1440", chromedp.EmulateViewport(1440, 900)},

@@ -31,8 +31,9 @@ func rowsOnFirstScreen(n string) string {
 // $IMAGEDASH_SHOTS set it saves the list at 390 px and at 1440 px, light
 // and dark (the README's screenshots: IMAGEDASH_SHOTS=docs).
 func TestBrowserPhone(t *testing.T) {
-	t.Parallel() // its own app, browser and data: most of its time is waiting
-	base, _, amir, errs := demoSignedIn(t, "amir", "--sim-images", "120")
+	t.Parallel() // reads only: the shared demo app; most of its time is waiting
+	base, browser := readOnlyDemo(t)
+	amir, errs := signedIn(t, base, browser, "amir")
 	runSteps(t, amir, errs, []step{
 		{"a phone", chromedp.EmulateViewport(390, 844)},
 		{"the list again", chromedp.Reload()},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,10 +16,29 @@ import (
 
 const chromiumPath = "/usr/bin/chromium"
 
-// newBrowser starts headless Debian Chromium and collects what pages report
-// as errors. Without Chromium the test is skipped locally and fails in CI,
-// where scripts/test installs it.
-func newBrowser(t *testing.T) (context.Context, *pageErrors) {
+// chromium is the one headless Chromium of the test process, started by
+// the first browser test and stopped by TestMain: every test gets browser
+// contexts of its own in it (cookies, storage and cache apart, as separate
+// browsers), instead of a browser per test (a start of Chromium is about
+// 4 s of CPU on the 2-core CI machine, fourteen times over).
+var chromium struct {
+	once sync.Once
+	root context.Context // its first tab, the parent of every test's contexts
+	stop func()
+	err  error
+}
+
+// stopChromium ends the process's Chromium, if a test started it.
+func stopChromium() {
+	if chromium.stop != nil {
+		chromium.stop()
+	}
+}
+
+// sharedChromium is the process's Chromium, started at the first call.
+// Without Chromium the test is skipped locally and fails in CI, where
+// scripts/test installs it.
+func sharedChromium(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -26,22 +46,41 @@ func newBrowser(t *testing.T) (context.Context, *pageErrors) {
 		}
 		t.Skipf("%s missing (apt-get install -y chromium)", chromiumPath)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
+	chromium.once.Do(func() {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(chromiumPath),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.WindowSize(1280, 900),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		root, cancelRoot := chromedp.NewContext(actx)
+		// Cancel closes Chromium and waits for it, so its CPU is the run's.
+		chromium.root, chromium.stop = root, func() { _ = chromedp.Cancel(root); cancelRoot(); cancelAlloc() }
+		chromium.err = chromedp.Do(root)
+	})
+	if chromium.err != nil {
+		t.Fatalf("start chromium: %v", chromium.err)
+	}
+	return chromium.root
+}
+
+// newBrowser opens a tab in a browser context of its own of the process's
+// Chromium (a fresh browser to the app: no cookies, no cache), closed at
+// the test's end, and collects what its pages report as errors. Other
+// people's tabs are opened next to it with newPerson.
+func newBrowser(t *testing.T) (context.Context, *pageErrors) {
+	t.Helper()
+	root := sharedChromium(t)
 	// A bound on a whole test's browsing: its steps have their own; a loaded
 	// CI machine (two test packages at once under the race detector) took
 	// 100 s for a walk that takes 20 s alone.
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-
+	bounded, cancelTimeout := context.WithTimeout(root, 4*time.Minute)
+	ctx, cancelCtx := chromedp.NewContext(bounded, chromedp.WithNewBrowserContext())
+	// Cancel closes the tab and its browser context and waits for that.
+	t.Cleanup(func() { _ = chromedp.Cancel(ctx); cancelCtx(); cancelTimeout() })
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+		t.Fatalf("open a browser context: %v", err)
 	}
 	return ctx, watch(ctx)
 }
@@ -51,7 +90,7 @@ func newBrowser(t *testing.T) (context.Context, *pageErrors) {
 func newPerson(t *testing.T, browser context.Context) (context.Context, *pageErrors) {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
+	t.Cleanup(func() { _ = chromedp.Cancel(ctx); cancel() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open a browser context: %v", err)
 	}
@@ -148,12 +187,71 @@ func demoApp(t *testing.T, extra ...string) (base string, browser context.Contex
 func demoSignedIn(t *testing.T, user string, extra ...string) (base string, browser, tab context.Context, errs *pageErrors) {
 	t.Helper()
 	base, browser = demoApp(t, extra...)
+	tab, errs = signedIn(t, base, browser, user)
+	return base, browser, tab, errs
+}
+
+// signedIn opens a tab of its own next to browser's and signs the demo
+// person user in there, on the image list of the app at base.
+func signedIn(t *testing.T, base string, browser context.Context, user string) (tab context.Context, errs *pageErrors) {
+	t.Helper()
 	tab, errs = newPerson(t, browser)
 	runSteps(t, tab, errs, []step{
 		{user + " signs in", chromedp.Steps(chromedp.Navigate(base+"/"), browserSignIn(user, demoPassword))},
 		{"rows", chromedp.WaitVisible(chromedp.CSS(`[data-testid="image-row"]`))},
 	})
-	return base, browser, tab, errs
+	return tab, errs
+}
+
+// readOnly is the demo app (--demo, 150 images) of the browser tests that
+// change nothing in it but the audit log and their own sessions: started
+// by the first of them, stopped by TestMain. A test that changes images,
+// operations or preferences starts its own with demoApp, so that it sees
+// its own changes only, and the others none of them.
+var readOnly struct {
+	once sync.Once
+	dir  string
+	base string
+	stop func() error
+	err  error
+}
+
+// readOnlyDemo is the address of the shared read-only demo app, started at
+// the first call, and a fresh browser of the test's own.
+func readOnlyDemo(t *testing.T) (base string, browser context.Context) {
+	t.Helper()
+	sharedChromium(t) // skips or fails before an app is started for nothing
+	readOnly.once.Do(func() {
+		readOnly.dir, readOnly.err = os.MkdirTemp("", "imagedash-readonly-demo-")
+		if readOnly.err != nil {
+			return
+		}
+		// Its log goes to the process's stderr, shown when the package
+		// fails: it outlives the test that starts it, and so its t.Log.
+		readOnly.base, readOnly.stop, readOnly.err = launch(filepath.Join(readOnly.dir, "imagedash.db"), os.Stderr,
+			"--demo", "--sim-images", "150")
+	})
+	if readOnly.err != nil {
+		t.Fatalf("the shared demo app: %v", readOnly.err)
+	}
+	waitHealthy(t, readOnly.base)
+	browser, _ = newBrowser(t)
+	return readOnly.base, browser
+}
+
+// stopShared stops the shared demo app and Chromium, if a test started them.
+func stopShared() error {
+	var err error
+	if readOnly.stop != nil {
+		if err = readOnly.stop(); err != nil {
+			err = fmt.Errorf("the shared demo app: %w", err)
+		}
+	}
+	if readOnly.dir != "" {
+		_ = os.RemoveAll(readOnly.dir)
+	}
+	stopChromium()
+	return err
 }
 
 // browserSignIn fills in and sends the sign-in form the browser is on, and waits

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"github.com/imagedash/imagedash/auth"
 	"io"
 	"net/http"
@@ -36,13 +38,35 @@ var testHasher = auth.NewHasher(auth.HasherConfig{Params: cheapHash})
 func startRun(t *testing.T, extra ...string) (base, data string, stop func() error) {
 	t.Helper()
 	data = filepath.Join(t.TempDir(), "imagedash.db")
+	base, stopRun, err := launch(data, testWriter{t}, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = func() error {
+		err := stopRun()
+		if errors.Is(err, errStuck) {
+			t.Fatal(err)
+		}
+		return err
+	}
+	return base, data, stop
+}
+
+// errStuck is launch's stop when run does not return after its cancel.
+var errStuck = errors.New("run did not return within 20 s of cancel")
+
+// launch runs the program on a free port on the database data, its log to
+// logs, and returns its base URL and a stop function that cancels it and
+// returns run's error (errStuck if it does not return). startRun is
+// launch for one test; the shared demo app outlives the test that starts it.
+func launch(data string, logs io.Writer, extra ...string) (base string, stop func() error, err error) {
 	args := append([]string{"imagedash", "--addr", "127.0.0.1:0", "--data", data, "--sim-images", "120", "--log-level", "warn"}, extra...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	out, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runTuned(ctx, args, env(map[string]string{adminPasswordEnv: testAdminPassword}), outW, testWriter{t}, cheapHash)
+		done <- runTuned(ctx, args, env(map[string]string{adminPasswordEnv: testAdminPassword}), outW, logs, cheapHash)
 		outW.Close()
 	}()
 
@@ -60,12 +84,12 @@ func startRun(t *testing.T, extra ...string) (base, data string, stop func() err
 	case u, ok := <-urls:
 		if !ok {
 			cancel()
-			t.Fatalf("run ended before listening: %v", <-done)
+			return "", nil, fmt.Errorf("run ended before listening: %w", <-done)
 		}
 		base = u
 	case <-time.After(60 * time.Second):
 		cancel()
-		t.Fatal("run did not print its address within 60 s")
+		return "", nil, errors.New("run did not print its address within 60 s")
 	}
 	stop = func() error {
 		cancel()
@@ -73,11 +97,10 @@ func startRun(t *testing.T, extra ...string) (base, data string, stop func() err
 		case err := <-done:
 			return err
 		case <-time.After(20 * time.Second):
-			t.Fatal("run did not return within 20 s of cancel")
-			return nil
+			return errStuck
 		}
 	}
-	return base, data, stop
+	return base, stop, nil
 }
 
 // testWriter sends the program's logs to the test log.
