@@ -97,16 +97,19 @@ func TestScenarios(t *testing.T) {
 				"-user", "amir", "-password", webtest.Password, "-url", base + "/?status=READY", "-url", base + "/healthz"},
 			want: []string{"## " + base + "/?status=READY at 20 req/s", "## " + base + "/healthz", "Latencies", "200:5"},
 		},
-		{
-			name: "mix",
-			args: append([]string{"mix", "-rate", "40", "-duration", "500ms", "-users", "3", "-weights", every}, account...),
-			want: []string{"## mix: 40 req/s for 500ms over 3 sessions", "### list", "### total", "Latencies"},
-		},
+		// The soak first: the mix's copies stay in flight (the emulator's
+		// clock never moves), and a soak that finds enough in flight has
+		// nothing to fill.
 		{
 			name: "soak against a running app",
 			args: append([]string{"soak", "-rate", "40", "-duration", "500ms", "-users", "2", "-weights", every,
 				"-inflight", "3", "-fill-rate", "10", "-sample", "1h", "-list-p99", "1h"}, account...),
 			want: []string{"# Soak: 40 req/s", "## fill: 10 copies a second", "## mix: 40 req/s", "| ops in flight |"},
+		},
+		{
+			name: "mix",
+			args: append([]string{"mix", "-rate", "40", "-duration", "500ms", "-users", "3", "-weights", every}, account...),
+			want: []string{"## mix: 40 req/s for 500ms over 3 sessions", "### list", "### total", "Latencies"},
 		},
 	}
 	for _, tt := range tests {

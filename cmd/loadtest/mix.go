@@ -52,6 +52,25 @@ func (w weights) String() string {
 		w.list, w.search, w.detail, w.badge, w.monitor, w.counts, w.copy)
 }
 
+// firstOf returns a draw that picks the next action from *i on (in the
+// order list, search, detail, badge, monitor, counts, copy) whose weight is
+// not 0, and moves *i past it; *i becomes 7 when none is left.
+func (w weights) firstOf(i *int) int {
+	ws := [7]int{w.list, w.search, w.detail, w.badge, w.monitor, w.counts, w.copy}
+	for ; *i < len(ws); *i++ {
+		if ws[*i] == 0 {
+			continue
+		}
+		start := 0
+		for _, x := range ws[:*i] {
+			start += x
+		}
+		*i++
+		return start
+	}
+	return 0
+}
+
 // parseWeights reads "list=35,search=15,…"; an action not named weighs 0.
 func parseWeights(s string) (weights, error) {
 	var w weights
@@ -128,6 +147,7 @@ type mixer struct {
 	cat    *catalog
 	rng    *rand.Rand // under cat.mu
 	n      int        // under cat.mu
+	round  int        // actions of the first round done, under cat.mu
 	copies atomic.Int64
 	// results are copy result pages to fetch next (a copy's 303 Location),
 	// as the person's browser does; noResults leaves them (the soak's fill
@@ -156,6 +176,12 @@ func (m *mixer) next(t *vegeta.Target) error {
 	}
 	w := m.w
 	r := m.rng.IntN(w.list + w.search + w.detail + w.badge + w.monitor + w.counts + w.copy)
+	if m.round < 7 {
+		// The first round visits every action with a weight once, in
+		// order (list, search, …), so a short run covers them all and
+		// the catalog learns from each before the weighted draws.
+		r = w.firstOf(&m.round)
+	}
 	switch {
 	case r < w.list:
 	case r < w.list+w.search:
