@@ -132,14 +132,9 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	return Render(c, http.StatusOK, views.ImagesFull(p), views.ImagesPartial(p))
 }
 
-// rows formats a page's images: once per cached page (page.Memo), then
-// only the relative times per request.
+// rows formats a page's images.
 func rows(page store.ImagePage, now time.Time) []views.ImageRow {
-	if page.Memo == nil {
-		return views.NewImageRows(page.Images, now)
-	}
-	static := page.Memo.Do(func() any { return views.NewImageRows(page.Images, now) }).([]views.ImageRow)
-	return views.Reanchor(static, page.Images, now)
+	return views.NewImageRows(page.Images, now)
 }
 
 // pageLinks works out where the page starts (1-based; 0 when unknown) and

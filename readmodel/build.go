@@ -44,16 +44,8 @@ func buildPart(s *Snapshot, owner uint64, docs []uint32) *part {
 	p := newPart(owner)
 	p.all = roaring.BitmapOf(docs...)
 	var wg sync.WaitGroup
-	// The orders, two at a time beside the rest (the box has few cores).
-	sem := make(chan struct{}, 2)
-	for c := range numColumns {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			p.orders[c] = buildOrder(s, owner, c, docs)
-		})
-	}
 	wg.Go(func() { p.terms = buildTerms(s, owner, docs) })
+	wg.Go(func() { p.orders = buildOrders(s, owner, docs) })
 
 	vals := [6]map[string][]uint32{}
 	for i := range vals {
@@ -79,35 +71,110 @@ func buildPart(s *Snapshot, owner uint64, docs []uint32) *part {
 	return p
 }
 
-// buildOrder is docs sorted by column c.
-func buildOrder(s *Snapshot, owner uint64, c column, docs []uint32) order {
-	type item struct {
-		e   *entry
+// buildOrders is docs sorted by each column. The id order comes first:
+// every other order breaks its ties by a row's rank in it, an integer,
+// and a column of few values (status, folder...) is then sorted by
+// bucketing the id order, without comparing at all.
+func buildOrders(s *Snapshot, owner uint64, docs []uint32) [numColumns]order {
+	var out [numColumns]order
+	type byID struct {
+		id  string
 		doc uint32
 	}
-	items := make([]item, len(docs))
+	ids := make([]byID, len(docs))
 	for i, d := range docs {
-		items[i] = item{s.rows.get(d), d}
+		ids[i] = byID{s.rows.get(d).img.ID, d}
 	}
-	if c.numeric() {
-		slices.SortFunc(items, func(a, b item) int {
-			ka, kb := keyOf(a.e, c), keyOf(b.e, c)
-			if r := cmp.Compare(ka.n, kb.n); r != 0 {
-				return r
+	slices.SortFunc(ids, func(a, b byID) int { return cmp.Compare(a.id, b.id) })
+	idOrder := make([]uint32, len(ids))
+	for i, x := range ids {
+		idOrder[i] = x.doc
+	}
+	ids = nil
+	out[colID] = chunked(owner, idOrder)
+	for c := range numColumns {
+		switch {
+		case c == colID:
+		case c.numeric():
+			type item struct {
+				n    int64
+				rank uint32
+				doc  uint32
 			}
-			return cmp.Compare(ka.id, kb.id)
-		})
-	} else {
-		slices.SortFunc(items, func(a, b item) int { return cmpEntries(a.e, b.e, c) })
-	}
-	var o order
-	for i := 0; i < len(items); i += orderChunkSize {
-		part := items[i:min(i+orderChunkSize, len(items))]
-		ch := &orderChunk{owner: owner, docs: make([]uint32, len(part))}
-		for j, it := range part {
-			ch.docs[j] = it.doc
+			items := make([]item, len(idOrder))
+			for i, d := range idOrder {
+				items[i] = item{keyOf(s.rows.get(d), c).n, uint32(i), d}
+			}
+			slices.SortFunc(items, func(a, b item) int {
+				if a.n != b.n {
+					return cmp.Compare(a.n, b.n)
+				}
+				return cmp.Compare(a.rank, b.rank)
+			})
+			sorted := make([]uint32, len(items))
+			for i, it := range items {
+				sorted[i] = it.doc
+			}
+			out[c] = chunked(owner, sorted)
+		default:
+			out[c] = chunked(owner, sortByText(s, c, idOrder))
 		}
-		o.chunks = append(o.chunks, ch)
+	}
+	return out
+}
+
+// sortByText is idOrder (documents in id order) sorted by text column c.
+func sortByText(s *Snapshot, c column, idOrder []uint32) []uint32 {
+	buckets := map[string][]uint32{}
+	for _, d := range idOrder {
+		v := keyOf(s.rows.get(d), c).s
+		if len(buckets) > 1<<16 {
+			buckets = nil
+			break
+		}
+		buckets[v] = append(buckets[v], d)
+	}
+	if buckets != nil {
+		// Few values: each one's documents, in id order, one after another.
+		vals := make([]string, 0, len(buckets))
+		for v := range buckets {
+			vals = append(vals, v)
+		}
+		slices.Sort(vals)
+		out := make([]uint32, 0, len(idOrder))
+		for _, v := range vals {
+			out = append(out, buckets[v]...)
+		}
+		return out
+	}
+	type item struct {
+		v    string
+		rank uint32
+		doc  uint32
+	}
+	items := make([]item, len(idOrder))
+	for i, d := range idOrder {
+		items[i] = item{keyOf(s.rows.get(d), c).s, uint32(i), d}
+	}
+	slices.SortFunc(items, func(a, b item) int {
+		if r := cmp.Compare(a.v, b.v); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.rank, b.rank)
+	})
+	out := make([]uint32, len(items))
+	for i, it := range items {
+		out[i] = it.doc
+	}
+	return out
+}
+
+// chunked is an order of sorted documents.
+func chunked(owner uint64, sorted []uint32) order {
+	var o order
+	for i := 0; i < len(sorted); i += orderChunkSize {
+		part := sorted[i:min(i+orderChunkSize, len(sorted))]
+		o.chunks = append(o.chunks, &orderChunk{owner: owner, docs: slices.Clone(part)})
 	}
 	return o
 }
