@@ -12,15 +12,18 @@ import (
 
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/fault"
+	"github.com/imagedash/imagedash/readmodel"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
 
 // ImageLister is what the image list needs from the store: a page of
-// images and the facet counts of the same query.
+// images and the facet counts of the same query, and the read model they
+// come from (whose Ready says whether the images are loaded yet).
 type ImageLister interface {
 	Images(ctx context.Context, q store.ImageQuery) (store.ImagePage, error)
 	Facets(ctx context.Context, q store.ImageQuery) (store.Facets, error)
+	Snapshot() *readmodel.Snapshot
 }
 
 // ListImages shows one page of the cached images of a service (GET /),
@@ -85,6 +88,11 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	fr, banner, cache, err := h.freshness(ctx, f.Service, q.FolderIDs, folders)
 	if err != nil {
 		return err
+	}
+	if !h.store.Snapshot().Ready() {
+		// The store is still loading the images into memory (a large
+		// cache, just started): an empty table that polls until they are.
+		cache = views.CacheSyncing
 	}
 
 	now := h.now()

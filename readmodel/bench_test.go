@@ -30,7 +30,7 @@ func synthRows(n int) []Row {
 		for j := 3; j < 20; j++ {
 			id[j] = b32[r.IntN(len(b32))]
 		}
-		fam := fmt.Sprintf("%s-%d-%02d", oses[r.IntN(len(oses))], 10+r.IntN(15), r.IntN(30))
+		fam := fmt.Sprintf("%s-%d-%02d", oses[r.IntN(len(oses))], 10+r.IntN(10), r.IntN(5))
 		img := cloud.Image{
 			Service:     cloud.Compute,
 			ID:          string(id),

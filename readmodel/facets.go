@@ -33,8 +33,9 @@ func (s *Snapshot) Facets(q Query) (Facets, error) {
 	if len(q.Statuses) > 0 {
 		byFamily = roaring.And(base, s.anyOf(p.statuses, q.Statuses))
 	}
-	statuses := s.counts(byStatus, p.statuses, func(e *entry) string { return e.img.Status })
-	families := s.counts(byFamily, p.families, func(e *entry) string { return e.img.Family })
+	all := p.all.GetCardinality()
+	statuses := s.counts(byStatus, all, p.statuses, func(e *entry) string { return e.img.Status })
+	families := s.counts(byFamily, all, p.families, func(e *entry) string { return e.img.Family })
 	delete(families, "") // images without a family are not counted
 	return Facets{Statuses: sortedCounts(statuses, -1), Families: sortedCounts(families, maxFamilyFacets)}, nil
 }
@@ -51,10 +52,24 @@ func (s *Snapshot) anyOf(x index, vals []string) *roaring.Bitmap {
 }
 
 // counts is the number of documents of m per value of a field, whose
-// index is x and whose value in a row is val.
-func (s *Snapshot) counts(m *roaring.Bitmap, x index, val func(*entry) string) map[string]int {
+// index is x and whose value in a row is val; all is the number of
+// documents of the part.
+//
+// Three ways, by cost: m is the whole part (no other filter): each
+// value's own count; m is small next to the number of values: read its
+// rows; else intersect m with each value's bitmap.
+func (s *Snapshot) counts(m *roaring.Bitmap, all uint64, x index, val func(*entry) string) map[string]int {
 	out := map[string]int{}
-	if m.GetCardinality() <= uint64(s.tune.scanMax) {
+	n := m.GetCardinality()
+	if n == all {
+		x.each(func(v string, b *roaring.Bitmap) { out[v] = int(b.GetCardinality()) })
+		return out
+	}
+	values := 0
+	x.each(func(string, *roaring.Bitmap) { values++ })
+	// A row costs a look-up and a count; an intersection a few dozen
+	// container steps.
+	if n <= uint64(s.tune.scanMax) || n <= 32*uint64(values) {
 		m.Iterate(func(doc uint32) bool {
 			out[val(s.rows.get(doc))]++
 			return true

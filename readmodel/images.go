@@ -43,6 +43,23 @@ func (s *Snapshot) Images(q Query) (Page, error) {
 		return Page{}, nil
 	}
 	w := walk{s: s, p: p, m: m, total: total, col: col, desc: q.Desc != (q.Before != "")}
+	// A filter on the sort column itself: its matches are in runs of the
+	// order, which the walk seeks to instead of stepping over the others.
+	switch col {
+	case colStatus:
+		w.vals = q.Statuses
+	case colFamily:
+		w.vals = q.Families
+	case colFolder:
+		w.vals = q.FolderIDs
+	case colOS:
+		if q.OS != "" {
+			w.vals = []string{q.OS}
+		}
+	}
+	if len(w.vals) > 0 {
+		w.vals = slices.Compact(slices.Sorted(slices.Values(w.vals)))
+	}
 	docs, more, behind := w.page(at, limit)
 
 	page := Page{Total: total, Images: make([]cloud.Image, len(docs))}
@@ -80,6 +97,9 @@ type walk struct {
 	total int
 	col   column
 	desc  bool
+	// vals, when not nil, are the only values of col a match may have
+	// (sorted).
+	vals []string
 }
 
 // page is up to limit documents after at (from the start when nil) in
@@ -169,12 +189,18 @@ func (w walk) walked(at *key, limit, budget int) (docs []uint32, more, behind, o
 		if steps++; steps > budget {
 			return nil, false, false, false
 		}
-		if d := o.at(p); w.m.Contains(d) {
+		d := o.at(p)
+		if w.m.Contains(d) {
 			if len(docs) == limit {
 				more = true
 				break
 			}
 			docs = append(docs, d)
+		} else if w.vals != nil {
+			if q, ok, seeked := w.seek(o, d); seeked {
+				p, startOK = q, ok
+				continue
+			}
 		}
 		if w.desc {
 			p, startOK = o.prev(p)
@@ -199,6 +225,33 @@ func (w walk) walked(at *key, limit, budget int) (docs []uint32, more, behind, o
 		}
 	}
 	return docs, more, behind, true
+}
+
+// seek is, when d's value is none of w.vals, the place of the first
+// document of the next value of w.vals in the walk's direction (ok
+// false: there is none); seeked false when d's value is one of them.
+func (w walk) seek(o *order, d uint32) (p pos, ok, seeked bool) {
+	x := keyOf(w.s.rows.get(d), w.col).s
+	i, found := slices.BinarySearch(w.vals, x)
+	if found {
+		return pos{}, false, false
+	}
+	if !w.desc {
+		if i == len(w.vals) {
+			return pos{}, false, true
+		}
+		ci, ii := o.search(w.s, w.col, key{s: w.vals[i]})
+		p = pos{ci, ii}
+		return p, !o.end(p), true
+	}
+	if i == 0 {
+		return pos{}, false, true
+	}
+	// The last document of value v: the one before the first key past
+	// every (v, id).
+	ci, ii := o.search(w.s, w.col, key{s: w.vals[i-1] + "\x00"})
+	p, ok = o.prev(pos{ci, ii})
+	return p, ok, true
 }
 
 // smallest is the n smallest of ds by cmp, in order (ds is reordered).

@@ -10,7 +10,7 @@ import (
 
 // match is the documents of p that q's filters keep, without its status
 // filter when skipStatus and without its family filter when
-// skipFamily. The result is the caller's own.
+// skipFamily. It may be one of the snapshot's bitmaps: not to be modified.
 func (s *Snapshot) match(p *part, q Query, skipStatus, skipFamily bool) *roaring.Bitmap {
 	sets := []*roaring.Bitmap{p.all}
 	anyOf := func(x index, vals []string) bool {
@@ -67,6 +67,9 @@ func (s *Snapshot) match(p *part, q Query, skipStatus, skipFamily bool) *roaring
 	slices.SortFunc(sets, func(a, b *roaring.Bitmap) int {
 		return int(a.GetCardinality()) - int(b.GetCardinality())
 	})
+	if len(sets) == 1 && !verify {
+		return sets[0]
+	}
 	m := roaring.FastAnd(sets...)
 	if verify {
 		// A word of several tokens is a phrase: its rows have every token

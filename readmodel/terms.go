@@ -138,7 +138,13 @@ func (d *termDict) prefix(p string) *roaring.Bitmap {
 	case 1:
 		return bms[0]
 	}
-	return roaring.FastOr(bms...)
+	// Or in place: the unions of many chunks, each sparse, make a dense
+	// result, where FastOr's heap of many small inputs costs more.
+	out := bms[0].Clone()
+	for _, b := range bms[1:] {
+		out.Or(b)
+	}
+	return out
 }
 
 // writableChunk is chunk ci, copied first unless owner made it, with its
