@@ -174,7 +174,7 @@ func chunked(owner uint64, sorted []uint32) order {
 	var o order
 	for i := 0; i < len(sorted); i += orderChunkSize {
 		part := sorted[i:min(i+orderChunkSize, len(sorted))]
-		o.chunks = append(o.chunks, &orderChunk{owner: owner, docs: slices.Clone(part)})
+		o.chunks = append(o.chunks, newOrderChunk(owner, slices.Clone(part)))
 	}
 	return o
 }

@@ -185,9 +185,17 @@ func (w walk) walked(at *key, limit, budget int) (docs []uint32, more, behind, o
 		}
 	}
 	steps := 0
+	checked := -1 // the chunk last tested for matches at all
 	for p := start; startOK; {
 		if steps++; steps > budget {
 			return nil, false, false, false
+		}
+		if p.c != checked {
+			checked = p.c
+			if !w.m.Intersects(o.chunks[p.c].set) {
+				p, startOK = w.skipChunk(o, p, w.desc)
+				continue
+			}
 		}
 		d := o.at(p)
 		if w.m.Contains(d) {
@@ -209,9 +217,17 @@ func (w walk) walked(at *key, limit, budget int) (docs []uint32, more, behind, o
 			startOK = !o.end(p)
 		}
 	}
+	checked = -1
 	for p := back; at != nil && backOK; {
 		if steps++; steps > budget {
 			return nil, false, false, false
+		}
+		if p.c != checked {
+			checked = p.c
+			if !w.m.Intersects(o.chunks[p.c].set) {
+				p, backOK = w.skipChunk(o, p, !w.desc)
+				continue
+			}
 		}
 		if w.m.Contains(o.at(p)) {
 			behind = true
@@ -225,6 +241,19 @@ func (w walk) walked(at *key, limit, budget int) (docs []uint32, more, behind, o
 		}
 	}
 	return docs, more, behind, true
+}
+
+// skipChunk is the place after p's chunk (before it when back), ok false
+// past the end.
+func (w walk) skipChunk(o *order, p pos, back bool) (pos, bool) {
+	if back {
+		if p.c == 0 {
+			return p, false
+		}
+		return pos{p.c - 1, len(o.chunks[p.c-1].docs) - 1}, true
+	}
+	p = pos{p.c + 1, 0}
+	return p, !o.end(p)
 }
 
 // seek is, when d's value is none of w.vals, the place of the first

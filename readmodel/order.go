@@ -1,6 +1,10 @@
 package readmodel
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
 
 // order is a service's documents sorted by one column's key, ascending,
 // in chunks: a change copies the chunks it touches and the chunk list.
@@ -18,6 +22,14 @@ const (
 type orderChunk struct {
 	owner uint64
 	docs  []uint32
+	// set is docs as a bitmap: a walk skips a chunk without one match in
+	// one intersection, where the matches bunch elsewhere in the order
+	// (a search for "ubuntu" sorted by name).
+	set *roaring.Bitmap
+}
+
+func newOrderChunk(owner uint64, docs []uint32) *orderChunk {
+	return &orderChunk{owner: owner, docs: docs, set: roaring.BitmapOf(docs...)}
 }
 
 // pos is a place in an order: chunk and index in it. The end is
@@ -75,7 +87,7 @@ func (o *order) last() (pos, bool) {
 func (o *order) writableChunk(owner uint64, ci int) *orderChunk {
 	ch := o.chunks[ci]
 	if ch.owner != owner {
-		ch = &orderChunk{owner: owner, docs: append(make([]uint32, 0, len(ch.docs)+1), ch.docs...)}
+		ch = &orderChunk{owner: owner, docs: append(make([]uint32, 0, len(ch.docs)+1), ch.docs...), set: ch.set.Clone()}
 		o.chunks[ci] = ch
 	}
 	return ch
@@ -85,7 +97,7 @@ func (o *order) writableChunk(owner uint64, ci int) *orderChunk {
 func (o *order) insert(owner uint64, s *Snapshot, c column, doc uint32, e *entry) {
 	k := keyOf(e, c)
 	if len(o.chunks) == 0 {
-		o.chunks = append(o.chunks, &orderChunk{owner: owner, docs: []uint32{doc}})
+		o.chunks = append(o.chunks, newOrderChunk(owner, []uint32{doc}))
 		return
 	}
 	ci, i := o.search(s, c, k)
@@ -97,10 +109,12 @@ func (o *order) insert(owner uint64, s *Snapshot, c column, doc uint32, e *entry
 	ch.docs = append(ch.docs, 0)
 	copy(ch.docs[i+1:], ch.docs[i:])
 	ch.docs[i] = doc
+	ch.set.Add(doc)
 	if len(ch.docs) > orderChunkMax {
 		half := len(ch.docs) / 2
-		second := &orderChunk{owner: owner, docs: append([]uint32(nil), ch.docs[half:]...)}
+		second := newOrderChunk(owner, append([]uint32(nil), ch.docs[half:]...))
 		ch.docs = ch.docs[:half:half]
+		ch.set = roaring.BitmapOf(ch.docs...)
 		o.chunks = append(o.chunks, nil)
 		copy(o.chunks[ci+2:], o.chunks[ci+1:])
 		o.chunks[ci+1] = second
@@ -115,6 +129,7 @@ func (o *order) remove(owner uint64, s *Snapshot, c column, doc uint32, e *entry
 	}
 	ch := o.writableChunk(owner, ci)
 	ch.docs = append(ch.docs[:i], ch.docs[i+1:]...)
+	ch.set.Remove(doc)
 	if len(ch.docs) == 0 {
 		o.chunks = append(o.chunks[:ci], o.chunks[ci+1:]...)
 	}
