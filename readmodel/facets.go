@@ -56,7 +56,7 @@ func (s *Snapshot) anyOf(x index, vals []string) *roaring.Bitmap {
 // documents of the part.
 //
 // Three ways, by cost: m is the whole part (no other filter): each
-// value's own count; m is small next to the number of values: read its
+// value's own count; m is small next to the values' bitmaps: read its
 // rows; else intersect m with each value's bitmap.
 func (s *Snapshot) counts(m *roaring.Bitmap, all uint64, x index, val func(*entry) string) map[string]int {
 	out := map[string]int{}
@@ -65,11 +65,13 @@ func (s *Snapshot) counts(m *roaring.Bitmap, all uint64, x index, val func(*entr
 		x.each(func(v string, b *roaring.Bitmap) { out[v] = int(b.GetCardinality()) })
 		return out
 	}
-	values := 0
-	x.each(func(string, *roaring.Bitmap) { values++ })
-	// A row costs a look-up and a count; an intersection a few dozen
-	// container steps.
-	if n <= uint64(s.tune.scanMax) || n <= 32*uint64(values) {
+	// A row costs a look-up and a count (about 8 units); an intersection
+	// costs about a unit an element of the value's sparse containers and
+	// a fixed amount (128) a dense one, which holds up to 65 536.
+	dense := 128 * (all>>16 + 1)
+	var intersect uint64
+	x.each(func(_ string, b *roaring.Bitmap) { intersect += min(b.GetCardinality(), dense) })
+	if n <= uint64(s.tune.scanMax) || 8*n <= intersect {
 		m.Iterate(func(doc uint32) bool {
 			out[val(s.rows.get(doc))]++
 			return true
