@@ -52,6 +52,9 @@ func (h *Handlers) ListFamilies(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !h.store.Snapshot().Ready() {
+		cache = views.CacheSyncing // still loading the images: the empty view polls
+	}
 	now := h.now()
 	filter := views.ImageFilter{Service: svc, Folders: folderIDs}
 	p := views.FamiliesPage{

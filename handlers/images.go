@@ -12,15 +12,18 @@ import (
 
 	"github.com/imagedash/imagedash/cloud"
 	"github.com/imagedash/imagedash/fault"
+	"github.com/imagedash/imagedash/readmodel"
 	"github.com/imagedash/imagedash/store"
 	"github.com/imagedash/imagedash/views"
 )
 
 // ImageLister is what the image list needs from the store: a page of
-// images and the facet counts of the same query.
+// images and the facet counts of the same query, and the read model they
+// come from (whose Ready says whether the images are loaded yet).
 type ImageLister interface {
 	Images(ctx context.Context, q store.ImageQuery) (store.ImagePage, error)
 	Facets(ctx context.Context, q store.ImageQuery) (store.Facets, error)
+	Snapshot() *readmodel.Snapshot
 }
 
 // ListImages shows one page of the cached images of a service (GET /),
@@ -86,6 +89,11 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !h.store.Snapshot().Ready() {
+		// The store is still loading the images into memory (a large
+		// cache, just started): an empty table that polls until they are.
+		cache = views.CacheSyncing
+	}
 
 	now := h.now()
 	rows := rows(page, now)
@@ -132,14 +140,9 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	return Render(c, http.StatusOK, views.ImagesFull(p), views.ImagesPartial(p))
 }
 
-// rows formats a page's images: once per cached page (page.Memo), then
-// only the relative times per request.
+// rows formats a page's images.
 func rows(page store.ImagePage, now time.Time) []views.ImageRow {
-	if page.Memo == nil {
-		return views.NewImageRows(page.Images, now)
-	}
-	static := page.Memo.Do(func() any { return views.NewImageRows(page.Images, now) }).([]views.ImageRow)
-	return views.Reanchor(static, page.Images, now)
+	return views.NewImageRows(page.Images, now)
 }
 
 // pageLinks works out where the page starts (1-based; 0 when unknown) and

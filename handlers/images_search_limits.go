@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/imagedash/imagedash/fault"
-	"github.com/imagedash/imagedash/store"
+	"github.com/imagedash/imagedash/readmodel/search"
 )
 
 // Bounds of one search, so that no search costs the others their speed: a
@@ -32,14 +32,14 @@ func searchRefused(msg string) error {
 // checkSearch refuses a search over the bounds with a message that says
 // how to write it instead. Terms are counted as the search index counts
 // them, not as words: its tokenizer splits a word at every rune that is no
-// letter or digit (store.IsSearchRune), so "x-a*" is the phrase "x" "a*" and
+// letter or digit (search.IsTokenRune), so "x-a*" is the phrase "x" "a*" and
 // its prefix is the one letter after the dash, and a 200-character word of
 // dashes is a phrase of a hundred tokens.
 func checkSearch(text string) error {
 	terms := 0
 	for _, w := range strings.Fields(text) {
 		bare := strings.TrimRight(w, "*")
-		tokens := strings.FieldsFunc(bare, func(r rune) bool { return !store.IsSearchRune(r) })
+		tokens := strings.FieldsFunc(bare, func(r rune) bool { return !search.IsTokenRune(r) })
 		if len(tokens) == 0 {
 			continue
 		}

@@ -70,7 +70,7 @@ func seededStore(b *testing.B) *Store {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	listSeeded.close()
+
 	seeded.close()
 	os.Exit(code)
 }
@@ -80,7 +80,6 @@ func TestMain(m *testing.M) {
 // matches, the page, and the probe for Prev, over 100 000 images.
 func BenchmarkImagesFilteredSorted(b *testing.B) {
 	s := seededStore(b)
-	ctx := context.Background()
 	for _, bc := range []struct {
 		name string
 		q    ImageQuery
@@ -96,7 +95,7 @@ func BenchmarkImagesFilteredSorted(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			q := bc.q
 			for range 100 {
-				p, err := s.Images(ctx, q)
+				p, err := s.Snapshot().Images(q)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -105,7 +104,7 @@ func BenchmarkImagesFilteredSorted(b *testing.B) {
 			var p ImagePage
 			for b.Loop() {
 				var err error
-				if p, err = s.Images(ctx, q); err != nil {
+				if p, err = s.Snapshot().Images(q); err != nil {
 					b.Fatal(err)
 				}
 			}

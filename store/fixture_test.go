@@ -100,7 +100,7 @@ func allImages(t *testing.T, s *Store, q ImageQuery) []cloud.Image {
 	var out []cloud.Image
 	q.Limit = MaxLimit
 	for {
-		p, err := s.Images(context.Background(), q)
+		p, err := s.Snapshot().Images(q)
 		if err != nil {
 			t.Fatalf("Images(%+v): %v", q, err)
 		}

@@ -71,29 +71,17 @@ WHERE (cloud_id, name, description, labels) IS NOT
 	return nil
 }
 
-// metaCacheEntries bounds the cache of folders and sync states (Store.meta):
-// one entry for the folders, one a service for the sync states.
-const metaCacheEntries = 16
-
-// The folders and the sync states are read by every page (the folder
-// picker, the freshness line) and written only by the sync: SaveFolders
-// once a pass, RecordSync once a folder and pass. So they are cached in
-// Store.meta, whose generation those two bump after their transaction;
-// any other write to the folders or sync_state tables must do the same.
+// The folders and the sync states are cached in Store.meta (meta.go).
 
 // Folders lists the cached folders by name (then id).
 func (s *Store) Folders(ctx context.Context) ([]cloud.Folder, error) {
 	v, err := s.meta.get("folders", func() (any, error) {
-		fs, err := s.folders(ctx)
-		if fs == nil {
-			fs = []cloud.Folder{} // nil is a computation that panicked
-		}
-		return fs, err
+		return s.folders(ctx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: folders: %w", err)
 	}
-	fs := v.([]cloud.Folder)
+	fs, _ := v.([]cloud.Folder)
 	if len(fs) == 0 {
 		return nil, nil
 	}

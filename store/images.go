@@ -12,10 +12,10 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/imagedash/imagedash/cloud"
+	"github.com/imagedash/imagedash/readmodel"
 )
 
 // Changes counts what a ReplaceFolderImages did to the cache.
@@ -32,8 +32,7 @@ const imageCols = `i.service, i.id, i.folder_id, i.name, i.description, i.family
 	i.size, i.storage_size, i.min_disk_size, i.product_ids, i.pooled, i.hardware_generation,
 	i.checksum, i.created_at, i.labels`
 
-// The statements of an imageWriter. images, image_labels and images_fts
-// change together, in the caller's transaction.
+// The statements of an imageWriter, in the caller's transaction.
 const (
 	insertImageSQL = `INSERT INTO images (service, id, folder_id, name, description, family, status, os,
 	size, storage_size, min_disk_size, product_ids, pooled, hardware_generation, checksum,
@@ -49,29 +48,14 @@ ON CONFLICT (service, id) DO NOTHING`
 WHERE doc = ?21`
 	findImageSQL   = `SELECT doc FROM images WHERE service = ? AND id = ?`
 	deleteImageSQL = `DELETE FROM images WHERE doc = ?`
-	insertFTSSQL   = `INSERT INTO images_fts (rowid, name, description, id, family, labels, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	deleteFTSSQL   = `DELETE FROM images_fts WHERE rowid = ?`
-	// OR IGNORE: a multi-row INSERT that may abort half-way opens a statement
-	// savepoint, at which FTS5 flushes its pending terms to disk (a JSON
-	// object has no duplicate keys, so nothing is ignored).
-	insertLabelSQL = `INSERT OR IGNORE INTO image_labels (service, image_id, key, value)
-SELECT ?1, ?2, key, value FROM json_each(?3)`
-	deleteLabelSQL = `DELETE FROM image_labels WHERE service = ? AND image_id = ?`
 )
 
-// imageWriter writes images with their labels and search text through
-// statements prepared once per transaction.
-//
-// FTS5 keeps the terms of a transaction in memory, but flushes them to a
-// new on-disk segment (and merges segments) whenever a write's rowid is
-// lower than the previous write's, or equal after an insert. So a batch
-// must touch images_fts in ascending doc order, a doc's delete before its
-// insert: update and remove existing rows by ascending doc, then insert
-// new rows (whose docs are higher than any).
+// imageWriter writes images through statements prepared once per
+// transaction. (Their search text and labels are indexed by the read
+// model, from the rows the write commits: see readmodel.go.)
 type imageWriter struct {
-	ctx                                     context.Context
-	find, insert, update, del               *sql.Stmt
-	ftsInsert, ftsDelete, labIns, labDelete *sql.Stmt
+	ctx                       context.Context
+	find, insert, update, del *sql.Stmt
 }
 
 func newImageWriter(ctx context.Context, tx *sql.Tx) (*imageWriter, error) {
@@ -81,8 +65,7 @@ func newImageWriter(ctx context.Context, tx *sql.Tx) (*imageWriter, error) {
 		sql  string
 	}{
 		{&w.find, findImageSQL}, {&w.insert, insertImageSQL}, {&w.update, updateImageSQL},
-		{&w.del, deleteImageSQL}, {&w.ftsInsert, insertFTSSQL}, {&w.ftsDelete, deleteFTSSQL},
-		{&w.labIns, insertLabelSQL}, {&w.labDelete, deleteLabelSQL},
+		{&w.del, deleteImageSQL},
 	} {
 		st, err := tx.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -96,7 +79,7 @@ func newImageWriter(ctx context.Context, tx *sql.Tx) (*imageWriter, error) {
 
 // Close closes the prepared statements.
 func (w *imageWriter) Close() {
-	for _, st := range []*sql.Stmt{w.find, w.insert, w.update, w.del, w.ftsInsert, w.ftsDelete, w.labIns, w.labDelete} {
+	for _, st := range []*sql.Stmt{w.find, w.insert, w.update, w.del} {
 		if st != nil {
 			st.Close()
 		}
@@ -130,10 +113,7 @@ func (w *imageWriter) put(r imageRow, at, written time.Time, doc int64, exists b
 			return err
 		}
 		if n == 1 {
-			if doc, err = res.LastInsertId(); err != nil {
-				return err
-			}
-			return w.index(doc, r, e)
+			return nil
 		}
 		// The key is cached after all (the caller did not look): update it.
 		if doc, exists, err = w.doc(r.img.Service, r.img.ID); err != nil {
@@ -143,47 +123,14 @@ func (w *imageWriter) put(r imageRow, at, written time.Time, doc int64, exists b
 			return fmt.Errorf("image %q: insert conflicted with no row", r.img.ID)
 		}
 	}
-	if _, err := w.update.ExecContext(w.ctx, append(args, doc)...); err != nil {
-		return err
-	}
-	if err := w.unindex(doc, r.img.Service, r.img.ID); err != nil {
-		return err
-	}
-	return w.index(doc, r, e)
-}
-
-// index writes the search text and labels of r, the image of row doc.
-func (w *imageWriter) index(doc int64, r imageRow, e encodedImage) error {
-	i := r.img
-	if _, err := w.ftsInsert.ExecContext(w.ctx, doc, i.Name, i.Description, i.ID, i.Family,
-		r.labelText(), attrsText(i)); err != nil {
-		return fmt.Errorf("search index: %w", err)
-	}
-	if len(i.Labels) > 0 {
-		if _, err := w.labIns.ExecContext(w.ctx, string(i.Service), i.ID, e.labels); err != nil {
-			return fmt.Errorf("labels: %w", err)
-		}
-	}
-	return nil
-}
-
-// unindex deletes the search text and labels of row doc, the image svc/id.
-func (w *imageWriter) unindex(doc int64, svc cloud.Service, id string) error {
-	if _, err := w.ftsDelete.ExecContext(w.ctx, doc); err != nil {
-		return fmt.Errorf("search index: %w", err)
-	}
-	if _, err := w.labDelete.ExecContext(w.ctx, string(svc), id); err != nil {
-		return fmt.Errorf("labels: %w", err)
-	}
-	return nil
+	_, err = w.update.ExecContext(w.ctx, append(args, doc)...)
+	return err
 }
 
 // remove deletes row doc, the image svc/id.
 func (w *imageWriter) remove(doc int64, svc cloud.Service, id string) error {
-	if _, err := w.del.ExecContext(w.ctx, doc); err != nil {
-		return err
-	}
-	return w.unindex(doc, svc, id)
+	_, err := w.del.ExecContext(w.ctx, doc)
+	return err
 }
 
 // imageRow is an image on its way to the images table, with the
@@ -270,21 +217,6 @@ func (r imageRow) args(e encodedImage, syncedAt, writtenAt time.Time) []any {
 	return []any{string(i.Service), i.ID, i.FolderID, i.Name, i.Description, i.Family, i.Status, i.OS,
 		i.Size, i.StorageSize, i.MinDiskSize, e.productIDs, b2i(i.Pooled), i.HardwareGeneration,
 		i.Checksum, ms(i.CreatedAt), e.labels, r.fingerprint, ms(syncedAt), ms(writtenAt)}
-}
-
-// labelText is the labels as the search index sees them: "k=v k2=v2", by key.
-func (r imageRow) labelText() string {
-	keys := slices.Sorted(maps.Keys(r.img.Labels))
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(r.img.Labels[k])
-	}
-	return b.String()
 }
 
 func b2i(b bool) int64 {
@@ -393,23 +325,10 @@ func (s *Store) replaceFolderImages(ctx context.Context, svc cloud.Service, fold
 		rows = append(rows, r)
 	}
 
-	// Held until the in-memory index has the change (images_mem.go).
+	// Held until the read model has the change (readmodel.go).
 	s.imageWrites.Lock()
 	defer s.imageWrites.Unlock()
-	var (
-		memRefs  []imageRef
-		changed  []memChange
-		memErr   error
-		caughtUp = func() {}
-	)
-	done := false
-	defer func() { // after the index has the change, and even on a panic: see imageTx
-		if !done {
-			s.mem.drop()
-			s.cache.invalidate()
-		}
-		caughtUp()
-	}()
+	var published readmodel.Change
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ch = Changes{}
 		if park == nil {
@@ -509,36 +428,26 @@ func (s *Store) replaceFolderImages(ctx context.Context, svc cloud.Service, fold
 				return fmt.Errorf("write image %q: %w", r.img.ID, err)
 			}
 		}
-		memRefs = memRefs[:0]
+		refs := make([]imageRef, 0, len(changes)+len(added))
 		for _, c := range changes {
 			id := c.id
 			if c.row != nil {
 				id = c.row.img.ID
 			}
-			memRefs = append(memRefs, imageRef{svc, id})
+			refs = append(refs, imageRef{svc, id})
 		}
 		for _, r := range added {
-			memRefs = append(memRefs, imageRef{svc, r.img.ID})
+			refs = append(refs, imageRef{svc, r.img.ID})
 		}
-		changed, memErr = s.memChanges(ctx, tx, memRefs)
-		caughtUp = s.mem.unsettle() // until the index has changed
-		return nil
+		// A read-back that fails fails the write: the model must have
+		// every commit.
+		published, err = s.changeOf(ctx, tx, refs)
+		return err
 	})
-	switch {
-	case err != nil:
-	case memErr != nil:
-		s.mem.drop()
-	default:
-		s.mem.apply(changed)
-	}
-	done = true
-	// A sync that changed nothing (the usual case) keeps the cached counts.
-	if err != nil || ch.Added+ch.Updated+ch.Removed > 0 {
-		s.cache.invalidate()
-	}
 	if err != nil {
 		return Changes{}, fmt.Errorf("store: replace images of %s/%s: %w", svc, folderID, err)
 	}
+	s.publish(published) // a sync that changed nothing (the usual case) publishes nothing
 	return ch, nil
 }
 

@@ -49,22 +49,14 @@ func TestImageNotFound(t *testing.T) {
 	}
 }
 
-// counts returns the number of rows of images, image_labels and images_fts.
-func counts(t *testing.T, s *Store) (images, labels, fts int) {
+// countImages is the number of rows of the images table.
+func countImages(t *testing.T, s *Store) int {
 	t.Helper()
-	for _, c := range []struct {
-		n     *int
-		query string
-	}{
-		{&images, `SELECT count(*) FROM images`},
-		{&labels, `SELECT count(*) FROM image_labels`},
-		{&fts, `SELECT count(*) FROM images_fts`},
-	} {
-		if err := s.r.QueryRow(c.query).Scan(c.n); err != nil {
-			t.Fatal(err)
-		}
+	var n int
+	if err := s.r.QueryRow(`SELECT count(*) FROM images`).Scan(&n); err != nil {
+		t.Fatal(err)
 	}
-	return
+	return n
 }
 
 func TestReplaceFolderImages(t *testing.T) {
@@ -113,7 +105,7 @@ func TestReplaceFolderImages(t *testing.T) {
 		if got != st.want {
 			t.Errorf("%s: changes = %+v, want %+v", st.name, got, st.want)
 		}
-		p, err := s.Images(ctx, ImageQuery{Service: cloud.Compute, FolderIDs: []string{"b1g-c"}, Sort: "id", Limit: MaxLimit})
+		p, err := s.Snapshot().Images(ImageQuery{Service: cloud.Compute, FolderIDs: []string{"b1g-c"}, Sort: "id", Limit: MaxLimit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,15 +120,9 @@ func TestReplaceFolderImages(t *testing.T) {
 			t.Errorf("fixture image %s/%s: %v", want.Service, want.ID, err)
 		}
 	}
-	// Labels and the search index follow the rows.
-	imgs, labels, fts := counts(t, s)
-	wantLabels := 0
-	for _, img := range append(fixtureImages(), base...) {
-		wantLabels += len(img.Labels)
-	}
-	if imgs != len(fixtureImages())+len(base) || fts != imgs || labels != wantLabels {
-		t.Errorf("rows: images %d, fts %d, labels %d; want %d, %d, %d",
-			imgs, fts, labels, len(fixtureImages())+len(base), len(fixtureImages())+len(base), wantLabels)
+	// The read model follows the rows.
+	if imgs, model := countImages(t, s), s.Snapshot().Len(); imgs != len(fixtureImages())+len(base) || model != imgs {
+		t.Errorf("rows: images %d, read model %d; want %d", imgs, model, len(fixtureImages())+len(base))
 	}
 }
 
@@ -276,7 +262,7 @@ func TestReplaceFolderImagesCanceled(t *testing.T) {
 	if _, err := s.ReplaceFolderImages(ctx, cloud.Compute, "f", genImages(cloud.Compute, []string{"f"}, 10), time.Now()); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: got %v, want context.Canceled", err)
 	}
-	if imgs, _, _ := counts(t, s); imgs != 0 {
+	if imgs := countImages(t, s); imgs != 0 {
 		t.Errorf("a canceled replace wrote %d images", imgs)
 	}
 }
@@ -326,13 +312,8 @@ func TestUpsertAndDeleteImage(t *testing.T) {
 	if got := allImages(t, s, ImageQuery{Service: cloud.Compute, Labels: []LabelFilter{{Key: "env", Value: "gone"}}}); len(got) != 0 {
 		t.Errorf("label filter after delete: got %v", ids(got))
 	}
-	imgs, labels, fts := counts(t, s)
-	wantLabels := 0
-	for _, i := range fixtureImages()[1:] {
-		wantLabels += len(i.Labels)
-	}
-	if imgs != len(fixtureImages()) || fts != imgs || labels != wantLabels {
-		t.Errorf("rows: images %d, fts %d, labels %d; want %d, %d, %d", imgs, fts, labels, len(fixtureImages()), len(fixtureImages()), wantLabels)
+	if imgs, model := countImages(t, s), s.Snapshot().Len(); imgs != len(fixtureImages()) || model != imgs {
+		t.Errorf("rows: images %d, read model %d; want %d", imgs, model, len(fixtureImages()))
 	}
 }
 
@@ -467,8 +448,10 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
-// TestConcurrentReadsAndWrites reads while syncs write: WAL readers never
-// see a half-written folder, and nobody gets SQLITE_BUSY.
+// TestConcurrentReadsAndWrites lists from 16 readers while syncs write and
+// publish: a reader never sees a half-written folder, and a snapshot's
+// page, total and facets agree (run it with -race: the snapshots are
+// shared without locks).
 func TestConcurrentReadsAndWrites(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
@@ -477,9 +460,9 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 	seed(t, s, a)
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 16)
 	stop := make(chan struct{})
-	for range 4 {
+	for range 16 {
 		wg.Go(func() {
 			for {
 				select {
@@ -487,13 +470,27 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := s.Images(ctx, ImageQuery{Service: cloud.Compute, Text: "ubuntu", Limit: MaxLimit}); err != nil {
+				if _, err := s.Snapshot().Images(ImageQuery{Service: cloud.Compute, Text: "ubuntu", Limit: MaxLimit}); err != nil {
 					errs <- err
 					return
 				}
-				all, err := s.Images(ctx, ImageQuery{Service: cloud.Compute})
+				snap := s.Snapshot()
+				all, err := snap.Images(ImageQuery{Service: cloud.Compute})
 				if err != nil {
 					errs <- err
+					return
+				}
+				f, err := snap.Facets(ImageQuery{Service: cloud.Compute})
+				if err != nil {
+					errs <- err
+					return
+				}
+				sum := 0
+				for _, c := range f.Statuses {
+					sum += c.Count
+				}
+				if sum != all.Total {
+					errs <- fmt.Errorf("one snapshot: total %d, facets sum %d", all.Total, sum)
 					return
 				}
 				if all.Total != len(a) && all.Total != len(b) {

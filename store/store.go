@@ -26,6 +26,8 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/imagedash/imagedash/readmodel"
 )
 
 // The store's error vocabulary. Match with errors.Is; each is wrapped with
@@ -35,10 +37,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrBadCursor: a paging cursor was not made by this store for this
 	// sort order (a 400 for the handler).
-	ErrBadCursor = errors.New("bad paging cursor")
+	ErrBadCursor = readmodel.ErrBadCursor
 	// ErrInvalid: the arguments make no sense (unknown sort column or
 	// service, empty key, an image of another folder...).
-	ErrInvalid = errors.New("invalid argument")
+	ErrInvalid = readmodel.ErrInvalid
 	// ErrReadOnly: the database file, or the directory that must hold its
 	// journal files (-wal, -shm), cannot be written (a 503 for the handler;
 	// at start, Open fails with it and names the path).
@@ -54,35 +56,24 @@ const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma
 
 // Store is the SQLite database of the dashboard. It is safe for concurrent use.
 type Store struct {
-	// imageWrites runs the writes of a few images (imageTx) one at a
-	// time: a write that overlapped another could not keep the cache.
+	// imageWrites runs the writes of images (imageTx,
+	// ReplaceFolderImages) one at a time, from their transaction to the
+	// publication of the read model's next snapshot, so that snapshots
+	// follow the commits in order.
 	imageWrites sync.Mutex
-	// mem is the in-memory index lists are answered from (images_mem.go);
-	// memOff keeps them on SQL (tests of the query plans, and the
-	// reference store of the cache's tests).
-	mem    memIndex
-	memOff bool
-	path   string
-	w      *sql.DB // one connection, BEGIN IMMEDIATE
-	r      *sql.DB // query-only readers
-	now    func() time.Time
-	// ftsDriveMax is defaultFTSDriveMax; tests lower it to cover both plans.
-	ftsDriveMax int
-	// sortedPageMax is defaultSortedPageMax; tests set -1 to walk always.
-	sortedPageMax int
-	// cache holds the totals and facets of recent queries, valid until the
-	// next write to the images.
-	cache *queryCache
-	// meta holds the folders and the sync states, valid until the next
-	// write to them (SaveFolders, RecordSync: see metaCache).
-	meta *queryCache
+	// model is the read model the lists are answered from (readmodel.go).
+	model modelState
+	path  string
+	w     *sql.DB // one connection, BEGIN IMMEDIATE
+	r     *sql.DB // query-only readers
+	now   func() time.Time
+	// meta holds the folders and the sync states (meta.go).
+	meta metaCache
 	// peopleGen counts writes to users, teams and folder sharing, so that
 	// callers may cache what they derive from them (see PeopleGeneration).
 	peopleGen atomic.Uint64
 	// opsGen counts writes to the operations (see OpsGeneration).
 	opsGen atomic.Uint64
-	// pageStats counts the pages read by the index and by SQL.
-	pageStats pageStats
 	// openGen counts the writes that change which images the open
 	// operations target; openOps is the snapshot of them (OpenImageOperationIDs).
 	openGen atomic.Uint64
@@ -130,12 +121,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 
-	s := &Store{path: path, w: w, r: r, now: time.Now, ftsDriveMax: defaultFTSDriveMax, sortedPageMax: defaultSortedPageMax,
-		cache: newQueryCache(defaultCacheEntries), meta: newQueryCache(metaCacheEntries)}
+	s := &Store{path: path, w: w, r: r, now: time.Now}
 	if err := s.init(ctx); err != nil {
 		r.Close()
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, openError(path, err))
+	}
+	if err := s.startModel(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -255,6 +250,8 @@ func uriPath(p string) string {
 // Close runs PRAGMA optimize (so the next start has fresh statistics) and
 // closes both pools.
 func (s *Store) Close() error {
+	close(s.model.stop)
+	s.model.background.Wait()
 	_, oerr := s.w.Exec("PRAGMA optimize")
 	err := errors.Join(s.r.Close(), s.w.Close())
 	if err != nil {

@@ -31,7 +31,7 @@ func TestOpenMigratesFromEmpty(t *testing.T) {
 	if !slices.Equal(got, wantVersions) {
 		t.Errorf("applied versions = %v, want %v", got, wantVersions)
 	}
-	for _, table := range []string{"folders", "images", "image_labels", "images_fts", "sync_state", "schema_migrations"} {
+	for _, table := range []string{"folders", "images", "sync_state", "schema_migrations"} {
 		var n int
 		if err := s.r.QueryRowContext(ctx,
 			`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table).Scan(&n); err != nil {

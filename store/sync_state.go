@@ -70,16 +70,12 @@ ON CONFLICT (service, folder_id) DO UPDATE SET
 // (see Folders).
 func (s *Store) SyncStates(ctx context.Context, svc cloud.Service) ([]SyncState, error) {
 	v, err := s.meta.get("sync\x00"+string(svc), func() (any, error) {
-		out, err := s.syncStates(ctx, svc)
-		if out == nil {
-			out = []SyncState{} // nil is a computation that panicked
-		}
-		return out, err
+		return s.syncStates(ctx, svc)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: sync states of %s: %w", svc, err)
 	}
-	if out := v.([]SyncState); len(out) > 0 {
+	if out, _ := v.([]SyncState); len(out) > 0 {
 		return slices.Clone(out), nil
 	}
 	return nil, nil

@@ -558,26 +558,27 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	return nil
 }
 
-// registerCacheMetrics exports what the store's list cache did since start
-// (store.CacheStats), so an operator can tell a cold cache from a slow
-// disk: imagedash_list_cache_{hits,misses,kept,dropped,cleared}, and how
-// the pages were read: imagedash_list_cache_{memory_pages,memory_retries,sql_pages,memory_drops}.
+// registerCacheMetrics exports the state of the read model the lists are
+// answered from (store.ModelStats): imagedash_read_model_{version,rows,
+// ready,last_publish_seconds,load_seconds}, so an operator can tell a model
+// still loading, or slow to take the writes, from a slow page.
 func registerCacheMetrics(reg prometheus.Registerer, st *store.Store) {
 	for _, m := range []struct {
 		name, help string
-		pick       func(store.CacheStats) uint64
+		pick       func(store.ModelStats) float64
 	}{
-		{"hits", "List cache: asks answered from the cache since start.", func(c store.CacheStats) uint64 { return c.Hits }},
-		{"misses", "List cache: asks computed (or waited for) since start.", func(c store.CacheStats) uint64 { return c.Misses }},
-		{"kept", "List cache: entries a write of a few images kept, since start.", func(c store.CacheStats) uint64 { return c.Kept }},
-		{"dropped", "List cache: entries a write of a few images dropped, since start.", func(c store.CacheStats) uint64 { return c.Dropped }},
-		{"cleared", "List cache: times every entry went stale at once (a sync that changed images, overlapping writes), since start.", func(c store.CacheStats) uint64 { return c.Cleared }},
-		{"memory_pages", "List pages computed with the in-memory index, since start.", func(c store.CacheStats) uint64 { return c.MemPages }},
-		{"memory_retries", "List pages read again because a write was between its commit and the in-memory index, since start.", func(c store.CacheStats) uint64 { return c.MemRetries }},
-		{"sql_pages", "List pages computed by SQL (index not loaded yet, or behind three times), since start.", func(c store.CacheStats) uint64 { return c.SQLPages }},
-		{"memory_drops", "Times the in-memory index disagreed with the database with no write under way and was dropped to load again (a bug if ever above 0), since start.", func(c store.CacheStats) uint64 { return c.MemDrops }},
+		{"version", "Read model: snapshots published since it was loaded.", func(m store.ModelStats) float64 { return float64(m.Version) }},
+		{"rows", "Read model: images in the current snapshot.", func(m store.ModelStats) float64 { return float64(m.Rows) }},
+		{"ready", "Read model: 1 once loaded from the database, 0 while loading.", func(m store.ModelStats) float64 {
+			if m.Ready {
+				return 1
+			}
+			return 0
+		}},
+		{"last_publish_seconds", "Read model: how long the last write took to apply to a new snapshot.", func(m store.ModelStats) float64 { return m.LastPublish.Seconds() }},
+		{"load_seconds", "Read model: how long the load from the database took.", func(m store.ModelStats) float64 { return m.LoadTime.Seconds() }},
 	} {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imagedash_list_cache_" + m.name, Help: m.help},
-			func() float64 { return float64(m.pick(st.CacheStats())) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imagedash_read_model_" + m.name, Help: m.help},
+			func() float64 { return m.pick(st.ModelStats()) }))
 	}
 }

@@ -1,4 +1,4 @@
-package store
+package readmodel
 
 import (
 	"bytes"
@@ -26,10 +26,14 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// makeCursor is the cursor of a row with sort value v.
-func makeCursor(col sortColumn, desc bool, v any, id string) string {
-	c := cursor{Sort: col.name, Desc: desc, ID: id}
-	if col.name != "id" {
+// makeCursor is the cursor of the row with key k in column col.
+func makeCursor(col column, desc bool, k key) string {
+	c := cursor{Sort: col.name(), Desc: desc, ID: k.id}
+	if col != colID {
+		var v any = k.s
+		if col.numeric() {
+			v = k.n
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			panic(err) // v is a string or an int64
@@ -40,11 +44,10 @@ func makeCursor(col sortColumn, desc bool, v any, id string) string {
 }
 
 // parseCursor checks that s is a cursor for this sort and direction and
-// returns its sort value (string or int64, nil for the id sort) and id.
-// Anything else is an ErrBadCursor.
-func parseCursor(s string, col sortColumn, desc bool) (any, string, error) {
-	bad := func(why string) (any, string, error) {
-		return nil, "", fmt.Errorf("%w: %s", ErrBadCursor, why)
+// returns its key. Anything else is an ErrBadCursor.
+func parseCursor(s string, col column, desc bool) (key, error) {
+	bad := func(why string) (key, error) {
+		return key{}, fmt.Errorf("%w: %s", ErrBadCursor, why)
 	}
 	if len(s) > 4096 {
 		return bad("too long")
@@ -59,31 +62,31 @@ func parseCursor(s string, col sortColumn, desc bool) (any, string, error) {
 	if err := dec.Decode(&c); err != nil || dec.More() {
 		return bad("not a cursor")
 	}
-	if c.Sort != col.name || c.Desc != desc {
+	if c.Sort != col.name() || c.Desc != desc {
 		return bad("made for another sort order")
 	}
 	if c.ID == "" {
 		return bad("no id")
 	}
-	if col.name == "id" {
+	if col == colID {
 		if c.Value != nil {
 			return bad("unexpected value")
 		}
-		return nil, c.ID, nil
+		return key{id: c.ID}, nil
 	}
 	if len(c.Value) == 0 || string(c.Value) == "null" {
 		return bad("no value")
 	}
-	if col.numeric {
+	if col.numeric() {
 		var n int64
 		if err := json.Unmarshal(c.Value, &n); err != nil {
 			return bad("value is not an integer")
 		}
-		return n, c.ID, nil
+		return key{n: n, id: c.ID}, nil
 	}
 	var str string
 	if err := json.Unmarshal(c.Value, &str); err != nil {
 		return bad("value is not a string")
 	}
-	return str, c.ID, nil
+	return key{s: str, id: c.ID}, nil
 }
