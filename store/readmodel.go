@@ -46,6 +46,7 @@ type modelState struct {
 	loaded chan struct{}
 	// stop ends a load in the background (Close); background waits for it.
 	stop       chan struct{}
+	stopOnce   sync.Once // Close may be called twice
 	background sync.WaitGroup
 }
 

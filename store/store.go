@@ -196,8 +196,15 @@ func storageError(err error) error {
 // it below the current size, so n ≤ 1 means "no more pages than now". It
 // exists for tests, to make a write find the disk full (SQLITE_FULL)
 // without filling a disk; the limit lasts until it is raised or the store
-// is closed.
+// is closed. "No more pages than now" first vacuums the file: a full disk
+// has no free pages inside the file either (a fresh database has some, from
+// the tables migrations drop), so every write that needs a page fails.
 func (s *Store) SetMaxPages(ctx context.Context, n int64) (int64, error) {
+	if n <= 1 {
+		if _, err := s.w.ExecContext(ctx, "VACUUM"); err != nil {
+			return 0, fmt.Errorf("store: vacuum before max_page_count: %w", err)
+		}
+	}
 	var got int64
 	if err := s.w.QueryRowContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", max(n, 1))).Scan(&got); err != nil {
 		return 0, fmt.Errorf("store: set max_page_count: %w", err)
@@ -250,7 +257,7 @@ func uriPath(p string) string {
 // Close runs PRAGMA optimize (so the next start has fresh statistics) and
 // closes both pools.
 func (s *Store) Close() error {
-	close(s.model.stop)
+	s.model.stopOnce.Do(func() { close(s.model.stop) })
 	s.model.background.Wait()
 	_, oerr := s.w.Exec("PRAGMA optimize")
 	err := errors.Join(s.r.Close(), s.w.Close())
