@@ -53,7 +53,7 @@ func (h *Handlers) ListFamilies(c echo.Context) error {
 		return err
 	}
 	if !h.store.Snapshot().Ready() {
-		cache = views.CacheSyncing // still loading the images: the empty view polls
+		cache = views.CacheLoading // still loading the images: the empty view polls
 	}
 	now := h.now()
 	filter := views.ImageFilter{Service: svc, Folders: folderIDs}
@@ -76,7 +76,7 @@ func (h *Handlers) ListFamilies(c echo.Context) error {
 			Latest:  views.NewImageRow(fs.Latest, now),
 		})
 	}
-	if p.Cache == views.CacheSyncing && len(p.Rows) == 0 {
+	if p.Cache.Polls() && len(p.Rows) == 0 {
 		p.Freshness.PollURL = "" // the empty view polls itself
 	}
 	u := views.FamiliesURL(svc, folderIDs)

@@ -92,7 +92,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	if !h.store.Snapshot().Ready() {
 		// The store is still loading the images into memory (a large
 		// cache, just started): an empty table that polls until they are.
-		cache = views.CacheSyncing
+		cache = views.CacheLoading
 	}
 
 	now := h.now()
@@ -125,7 +125,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	}
 	p.Start, p.PrevURL, p.NextURL = pageLinks(f, page, len(p.Rows))
 	p.Columns, p.Prefs = views.ShownColumns(p.Columns, prefs.Hidden), prefs
-	if p.Cache == views.CacheSyncing {
+	if p.Cache.Polls() {
 		p.Freshness.PollURL = "" // the empty table polls itself
 	}
 	p.Freshness.Return = f.FirstPage().URL()

@@ -68,11 +68,15 @@ func (s *Store) ModelStats() ModelStats {
 }
 
 // WaitLoaded waits until the read model is loaded, or ctx is done; the
-// error is the load's own when it failed.
+// error is the load's own when it failed (a load in the background is
+// tried again until it succeeds: then ctx's error wraps the last failure).
 func (s *Store) WaitLoaded(ctx context.Context) error {
 	select {
 	case <-s.model.loaded:
 	case <-ctx.Done():
+		if err := s.model.loadErr.Load(); err != nil {
+			return fmt.Errorf("%w (the last load: %w)", ctx.Err(), *err)
+		}
 		return ctx.Err()
 	}
 	if err := s.model.loadErr.Load(); err != nil {
@@ -108,8 +112,24 @@ func (s *Store) startModel(ctx context.Context) error {
 			case <-lctx.Done():
 			}
 		}()
-		if err := s.loadModel(lctx); err != nil {
+		// A load that fails (the disk unreadable for a moment) is tried
+		// again, 1 s, 2 s, … up to a minute apart, until it succeeds or the
+		// store closes: the lists say "loading" meanwhile, never stay
+		// empty for good. WaitLoaded reports the last failure.
+		for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+			err := s.loadModel(lctx)
+			if err == nil {
+				s.model.loadErr.Store(nil)
+				return
+			}
 			s.model.loadErr.Store(&err)
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-lctx.Done():
+				t.Stop()
+				return
+			}
 		}
 	}()
 	return nil

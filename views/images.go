@@ -48,7 +48,23 @@ const (
 	// CacheSyncing: some folder shown was never synced; the first sync is
 	// under way (or about to start).
 	CacheSyncing
+	// CacheLoading: the dashboard has just started and is still reading
+	// its cache into memory (a large cache loads after the listener is up,
+	// so no page waits on it).
+	CacheLoading
 )
+
+// Polls reports whether the page is waiting for images to appear: its
+// empty table asks again every two seconds.
+func (c CacheState) Polls() bool { return c == CacheSyncing || c == CacheLoading }
+
+// state is the data-state of the waiting table.
+func (c CacheState) state() string {
+	if c == CacheLoading {
+		return "loading"
+	}
+	return "syncing"
+}
 
 // Option is one choice of a filter, with the number of images it would show.
 type Option struct {

@@ -368,6 +368,7 @@ func TestEmptyState(t *testing.T) {
 		{"empty folder", ImagesPage{Filter: ImageFilter{Service: cloud.Desktop, Folders: []string{"f1"}}}, "No Cloud Desktop images in this folder", false},
 		{"filtered", ImagesPage{Filter: ImageFilter{Service: cloud.Compute, Text: "zzz"}}, "No images match these filters", false},
 		{"first sync", ImagesPage{Filter: ImageFilter{Service: cloud.Compute}, Cache: CacheSyncing}, "First sync in progress", true},
+		{"loading at start", ImagesPage{Filter: ImageFilter{Service: cloud.Compute}, Cache: CacheLoading}, "Loading the cached images", true},
 		{"past the end", ImagesPage{Filter: ImageFilter{Service: cloud.Compute, After: "t"}}, "No more images", false},
 	}
 	for _, tt := range tests {
