@@ -103,8 +103,12 @@ func PageTitle(t string) string {
 	return t + " · " + AppName
 }
 
-// CountText is "1–50 of 12 345", or "No images".
+// CountText is "1–50 of 12 345", "No images", or "Loading…" while the
+// cache is read into memory (there may be many).
 func (p ImagesPage) CountText() string {
+	if p.Cache == CacheLoading {
+		return "Loading…"
+	}
 	if p.Total == 0 || len(p.Rows) == 0 {
 		return "No images"
 	}

@@ -420,6 +420,7 @@ func TestCountText(t *testing.T) {
 		want string
 	}{
 		{ImagesPage{}, "No images"},
+		{ImagesPage{Cache: CacheLoading}, "Loading…"},
 		{ImagesPage{Rows: rows(1), Total: 1, Start: 1}, "1–1 of 1"},
 		{ImagesPage{Rows: rows(50), Total: 12345, Start: 1}, "1–50 of 12\u202f345"},
 		{ImagesPage{Rows: rows(50), Total: 12345, Start: 51}, "51–100 of 12\u202f345"},
