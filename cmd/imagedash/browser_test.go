@@ -285,6 +285,9 @@ func TestBrowserImageBrowser(t *testing.T) {
 		}
 	})
 	waitHealthy(t, base)
+	// Paging below counts rows: it starts once the first sync has cached
+	// all 400 Compute images (rows added between two pages move them).
+	waitCount(t, signIn(t, base), base+"/?service=compute", " of 400")
 	ctx, errs := newBrowser(t)
 
 	// The list sends a stranger to sign in, and back to it after; rows

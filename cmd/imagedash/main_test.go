@@ -189,6 +189,23 @@ func waitRows(t *testing.T, c *http.Client, url string) *goquery.Document {
 	}
 }
 
+// waitCount waits until the list at url counts its images with suffix
+// (" of 400": the first sync has cached them all).
+func waitCount(t *testing.T, c *http.Client, url, suffix string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got := strings.TrimSpace(getPage(t, c, url).Find(`[data-testid="count"]`).First().Text())
+		if strings.HasSuffix(got, suffix) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s counts %q after 2 min, want … %q", url, got, suffix)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestRunServesImages(t *testing.T) {
 	base, data, stop := startRun(t)
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.HasSuffix(base, ":0") {
