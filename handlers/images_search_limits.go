@@ -37,7 +37,8 @@ func searchRefused(msg string) error {
 // dashes is a phrase of a hundred tokens.
 func checkSearch(text string) error {
 	terms := 0
-	for _, w := range strings.Fields(text) {
+	// Words as the search cuts them: a control rune separates words too.
+	for _, w := range search.Fields(text) {
 		bare := strings.TrimRight(w, "*")
 		tokens := strings.FieldsFunc(bare, func(r rune) bool { return !search.IsTokenRune(r) })
 		if len(tokens) == 0 {

@@ -40,6 +40,9 @@ func TestCheckSearch(t *testing.T) {
 		{strings.Repeat("a-", 100), "at most 8"},
 		{"a.b.c.d e f g h i", "at most 8"},
 		{"a.b.c.d e f g h", ""},
+		// A control rune separates words as a space does (search.Parse).
+		{"a*\x01b*\x01cc*", "too short a prefix"},
+		{"ab\x01cd\x01ef\x01gh\x01ij\x01kl\x01mn\x01op\x01qr", "at most 8"},
 	}
 	for _, tt := range tests {
 		err := checkSearch(tt.give)

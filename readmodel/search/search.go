@@ -149,12 +149,7 @@ type Query []Word
 // follows it, so results follow the typing. Words without a token rune are
 // dropped.
 func Parse(text string) Query {
-	text = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, text)
+	text = spaced(text)
 	words := strings.Fields(text)
 	trailingSpace := len(text) > 0 && unicode.IsSpace(rune(text[len(text)-1]))
 	var q Query
@@ -170,6 +165,20 @@ func Parse(text string) Query {
 		q = append(q, Word{Tokens: toks, Prefix: prefix})
 	}
 	return q
+}
+
+// Fields are the words of text as Parse cuts them (control runes are
+// spaces), each as typed: what a caller that bounds searches must count.
+func Fields(text string) []string { return strings.Fields(spaced(text)) }
+
+// spaced is text with its control runes made spaces.
+func spaced(text string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, text)
 }
 
 // Match reports whether every word of q occurs in one of fields, each
