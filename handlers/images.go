@@ -21,8 +21,8 @@ import (
 // images and the facet counts of the same query, and the read model they
 // come from (whose Ready says whether the images are loaded yet).
 type ImageLister interface {
-	Images(ctx context.Context, q store.ImageQuery) (store.ImagePage, error)
-	Facets(ctx context.Context, q store.ImageQuery) (store.Facets, error)
+	// List is the page and its facet counts from one snapshot.
+	List(ctx context.Context, q store.ImageQuery) (store.ImageList, error)
 	Snapshot() *readmodel.Snapshot
 }
 
@@ -60,14 +60,12 @@ func (h *Handlers) ListImages(c echo.Context) error {
 		return err
 	}
 	var (
-		wg                    sync.WaitGroup
-		page                  store.ImagePage
-		facets                store.Facets
-		folders               []cloud.Folder
-		pageErr, facErr, fErr error
+		wg            sync.WaitGroup
+		list          store.ImageList
+		folders       []cloud.Folder
+		pageErr, fErr error
 	)
-	wg.Go(func() { page, pageErr = h.store.Images(lctx, q) })
-	wg.Go(func() { facets, facErr = h.store.Facets(lctx, q) })
+	wg.Go(func() { list, pageErr = h.store.List(lctx, q) })
 	wg.Go(func() { folders, fErr = h.store.Folders(lctx) })
 	// The viewer's columns and density (preferences.go): kept in memory by
 	// the store, else one read by primary key, beside the page's.
@@ -75,7 +73,7 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	uid := viewer(c).User.ID
 	wg.Go(func() { prefs = h.listPrefs(lctx, uid) })
 	wg.Wait()
-	err = listTimedOut(c, lctx, errors.Join(pageErr, facErr, fErr))
+	err = listTimedOut(c, lctx, errors.Join(pageErr, fErr))
 	done()
 	if errors.Is(pageErr, store.ErrBadCursor) {
 		return badRequest("This page link is out of date or damaged (bad paging cursor). Start again from the first page.")
@@ -89,11 +87,12 @@ func (h *Handlers) ListImages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !h.store.Snapshot().Ready() {
+	if !list.Ready {
 		// The store is still loading the images into memory (a large
 		// cache, just started): an empty table that polls until they are.
 		cache = views.CacheLoading
 	}
+	page, facets := list.Page, list.Facets
 
 	now := h.now()
 	rows := rows(page, now)

@@ -98,9 +98,9 @@ type blockingStore struct {
 
 const slowText = "slow"
 
-func (s *blockingStore) Images(ctx context.Context, q store.ImageQuery) (store.ImagePage, error) {
+func (s *blockingStore) List(ctx context.Context, q store.ImageQuery) (store.ImageList, error) {
 	if q.Text != slowText {
-		return s.Store.Images(ctx, q)
+		return s.Store.List(ctx, q)
 	}
 	v, _ := handlers.ViewerFrom(ctx)
 	who := v.User.Username
@@ -116,9 +116,9 @@ func (s *blockingStore) Images(ctx context.Context, q store.ImageQuery) (store.I
 	s.entered <- who
 	select {
 	case <-s.release:
-		return s.Store.Images(ctx, q)
+		return s.Store.List(ctx, q)
 	case <-ctx.Done():
-		return store.ImagePage{}, ctx.Err()
+		return store.ImageList{}, ctx.Err()
 	}
 }
 

@@ -28,6 +28,34 @@ const (
 // ValidSort reports whether sort is a value ImageQuery.Sort accepts.
 func ValidSort(sort string) bool { return readmodel.ValidSort(sort) }
 
+// ImageList is a page of a query and its facet counts, read from one
+// snapshot, so they agree.
+type ImageList struct {
+	Page   ImagePage
+	Facets Facets
+	// Ready is the snapshot's: false while the images are still loading.
+	Ready bool
+}
+
+// List is a page of q and its facet counts from one snapshot (the list
+// page's read: a write published between two loads could otherwise give
+// a total and counts that disagree).
+func (s *Store) List(ctx context.Context, q ImageQuery) (ImageList, error) {
+	if err := ctx.Err(); err != nil {
+		return ImageList{}, err
+	}
+	snap := s.Snapshot()
+	p, err := snap.Images(q)
+	if err != nil {
+		return ImageList{}, fmt.Errorf("store: %w", err)
+	}
+	f, err := snap.Facets(q)
+	if err != nil {
+		return ImageList{}, fmt.Errorf("store: %w", err)
+	}
+	return ImageList{Page: p, Facets: f, Ready: snap.Ready()}, nil
+}
+
 // Images is one page of the cached images that match q, from the current
 // snapshot (see Snapshot).
 func (s *Store) Images(_ context.Context, q ImageQuery) (ImagePage, error) {
