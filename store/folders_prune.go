@@ -3,23 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 )
 
-// FolderPrunerConfig configures a FolderPruner. Zero fields take the
-// defaults.
-type FolderPrunerConfig struct {
-	// Retention: parked images (folders_parking.go) parked longer ago are
-	// deleted (default DefaultFolderRetention).
-	Retention time.Duration
-	// Every is the pause between prunes (default 1 h).
-	Every  time.Duration
-	Logger *slog.Logger
-	// Now and After are the clock (default time.Now and time.After).
-	Now   func() time.Time
-	After func(time.Duration) <-chan time.Time
-}
+// FolderPrunerConfig configures a FolderPruner (see PrunerConfig).
+type FolderPrunerConfig = PrunerConfig
 
 // FolderPruner deletes the images of folders that stopped being synced
 // once they have been parked longer than the retention: once at start and
@@ -31,8 +19,9 @@ type FolderPruner struct {
 	cfg FolderPrunerConfig
 }
 
-// NewFolderPruner makes a FolderPruner over st. A negative retention is an
-// error.
+// NewFolderPruner makes a FolderPruner over st: images parked longer than
+// cfg.Retention ago are deleted (0 is DefaultFolderRetention). A negative
+// retention is an error.
 func NewFolderPruner(st *Store, cfg FolderPrunerConfig) (*FolderPruner, error) {
 	if cfg.Retention < 0 {
 		return nil, fmt.Errorf("store: folder retention %v: %w: not negative", cfg.Retention, ErrInvalid)
@@ -40,18 +29,7 @@ func NewFolderPruner(st *Store, cfg FolderPrunerConfig) (*FolderPruner, error) {
 	if cfg.Retention == 0 {
 		cfg.Retention = DefaultFolderRetention
 	}
-	if cfg.Every <= 0 {
-		cfg.Every = time.Hour
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.After == nil {
-		cfg.After = time.After
-	}
+	cfg = cfg.withDefaults()
 	return &FolderPruner{st: st, cfg: cfg}, nil
 }
 
@@ -67,18 +45,5 @@ func (p *FolderPruner) Prune(ctx context.Context) (int, error) {
 // Run prunes until ctx ends; a failed prune is logged and tried again next
 // time. It returns nil.
 func (p *FolderPruner) Run(ctx context.Context) error {
-	for {
-		n, err := p.Prune(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			p.cfg.Logger.WarnContext(ctx, "prune of parked folder images failed", "err", err)
-		case n > 0:
-			p.cfg.Logger.InfoContext(ctx, "images of folders no longer synced deleted past retention", "n", n, "retention", p.cfg.Retention)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-p.cfg.After(p.cfg.Every):
-		}
-	}
+	return runPrunes(ctx, p.cfg, p.Prune, "prune of parked folder images failed", "images of folders no longer synced deleted past retention")
 }
