@@ -96,26 +96,7 @@ func buildOrders(s *Snapshot, owner uint64, docs []uint32) [numColumns]order {
 		switch {
 		case c == colID:
 		case c.numeric():
-			type item struct {
-				n    int64
-				rank uint32
-				doc  uint32
-			}
-			items := make([]item, len(idOrder))
-			for i, d := range idOrder {
-				items[i] = item{keyOf(s.rows.get(d), c).n, uint32(i), d}
-			}
-			slices.SortFunc(items, func(a, b item) int {
-				if a.n != b.n {
-					return cmp.Compare(a.n, b.n)
-				}
-				return cmp.Compare(a.rank, b.rank)
-			})
-			sorted := make([]uint32, len(items))
-			for i, it := range items {
-				sorted[i] = it.doc
-			}
-			out[c] = chunked(owner, sorted)
+			out[c] = chunked(owner, sortStable(idOrder, func(d uint32) int64 { return keyOf(s.rows.get(d), c).n }))
 		default:
 			out[c] = chunked(owner, sortByText(s, c, idOrder))
 		}
@@ -147,14 +128,20 @@ func sortByText(s *Snapshot, c column, idOrder []uint32) []uint32 {
 		}
 		return out
 	}
+	return sortStable(idOrder, func(d uint32) string { return keyOf(s.rows.get(d), c).s })
+}
+
+// sortStable is idOrder (documents in id order) sorted by the value key
+// gives each, documents of one value staying in id order.
+func sortStable[K cmp.Ordered](idOrder []uint32, key func(doc uint32) K) []uint32 {
 	type item struct {
-		v    string
+		v    K
 		rank uint32
 		doc  uint32
 	}
 	items := make([]item, len(idOrder))
 	for i, d := range idOrder {
-		items[i] = item{keyOf(s.rows.get(d), c).s, uint32(i), d}
+		items[i] = item{key(d), uint32(i), d}
 	}
 	slices.SortFunc(items, func(a, b item) int {
 		if r := cmp.Compare(a.v, b.v); r != 0 {
